@@ -1,0 +1,123 @@
+//! `#[task]`: export a Rust function as a hecaton function task (see `hecaton-guest`).
+
+use proc_macro::TokenStream;
+use quote::{format_ident, quote};
+use syn::spanned::Spanned;
+use syn::{FnArg, ItemFn, ReturnType, Type, parse_macro_input};
+
+/// Exports the function as function task `NAME` (the export `hecaton:v1:NAME`): its arguments are
+/// decoded from the JSON input, its return value encoded as the JSON output, an `Err` of a
+/// `Result` return is a guest error.
+#[proc_macro_attribute]
+pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
+    if !attr.is_empty() {
+        let attr = proc_macro2::TokenStream::from(attr);
+        return syn::Error::new(
+            attr.span(),
+            "`#[task]` takes no arguments; the export is named after the function",
+        )
+        .to_compile_error()
+        .into();
+    }
+    let function = parse_macro_input!(item as ItemFn);
+    match expand(&function) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+fn expand(function: &ItemFn) -> syn::Result<proc_macro2::TokenStream> {
+    check_signature(function)?;
+    let name = &function.sig.ident;
+    let export_name = format!("{}{name}", hecaton_abi::TASK_EXPORT_PREFIX);
+    let wrapper = format_ident!("__hecaton_task_{name}");
+    let mut types = Vec::new();
+    for input in &function.sig.inputs {
+        match input {
+            FnArg::Typed(arg) => {
+                if let Type::Reference(reference) = &*arg.ty {
+                    return Err(syn::Error::new(
+                        reference.span(),
+                        "a task argument is decoded from JSON and owned by the task: take `String` or `Vec<T>` instead of a reference",
+                    ));
+                }
+                types.push(&*arg.ty);
+            }
+            FnArg::Receiver(receiver) => {
+                return Err(syn::Error::new(
+                    receiver.span(),
+                    "a task is a free function, not a method",
+                ));
+            }
+        }
+    }
+    let args: Vec<_> = (0..types.len())
+        .map(|i| format_ident!("__arg{i}"))
+        .collect();
+    let (pattern, input_type) = match types.as_slice() {
+        [single] => (quote!(#(#args)*), quote!(#single)),
+        _ => (quote!((#(#args,)*)), quote!((#(#types,)*))),
+    };
+    let signature = signature_text(function);
+    let runner = if returns_result(&function.sig.output) {
+        quote!(run_fallible)
+    } else {
+        quote!(run)
+    };
+    Ok(quote! {
+        #function
+
+        #[doc(hidden)]
+        #[unsafe(export_name = #export_name)]
+        pub extern "C" fn #wrapper(ptr: *const u8, len: usize) -> *const u32 {
+            ::hecaton_guest::__private::#runner(ptr, len, #signature, |#pattern: #input_type| #name(#(#args),*))
+        }
+    })
+}
+
+fn check_signature(function: &ItemFn) -> syn::Result<()> {
+    let sig = &function.sig;
+    if let Some(asyncness) = &sig.asyncness {
+        return Err(syn::Error::new(
+            asyncness.span(),
+            "a task cannot be `async`",
+        ));
+    }
+    if !sig.generics.params.is_empty() {
+        return Err(syn::Error::new(
+            sig.generics.span(),
+            "a task cannot be generic: its input type must be known",
+        ));
+    }
+    if let Some(variadic) = &sig.variadic {
+        return Err(syn::Error::new(
+            variadic.span(),
+            "a task cannot be variadic",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the return type is spelled `Result<…>` (any path ending in `Result`).
+fn returns_result(output: &ReturnType) -> bool {
+    let ReturnType::Type(_, ty) = output else {
+        return false;
+    };
+    let Type::Path(path) = &**ty else {
+        return false;
+    };
+    path.path
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "Result")
+}
+
+/// `square(x: i64)`, for the guest's message when an input does not fit.
+fn signature_text(function: &ItemFn) -> String {
+    let inputs = &function.sig.inputs;
+    let args = quote!(#inputs)
+        .to_string()
+        .replace(" :", ":")
+        .replace(" ,", ",");
+    format!("{}({args})", function.sig.ident)
+}

@@ -1,0 +1,176 @@
+//! The host half of the guest ABI (`guest/abi/ABI.md`): write the input, call the task, read and
+//! check what the guest hands back. Nothing the guest returns is trusted.
+
+use hecaton_abi as abi;
+use wasmtime::{Extern, Instance, Memory, ModuleExport, Store, TypedFunc};
+
+use crate::TaskError;
+use crate::module::Module;
+use crate::sandbox::TaskState;
+
+/// Why a call did not produce an output: wasmtime stopped it (to be classified), or the host
+/// refused what the guest did.
+pub(crate) enum Failure {
+    Wasm(wasmtime::Error),
+    Task(TaskError),
+}
+
+impl From<wasmtime::Error> for Failure {
+    fn from(error: wasmtime::Error) -> Self {
+        Self::Wasm(error)
+    }
+}
+
+impl From<TaskError> for Failure {
+    fn from(error: TaskError) -> Self {
+        Self::Task(error)
+    }
+}
+
+fn violation(message: impl Into<String>) -> Failure {
+    Failure::Task(TaskError::AbiViolation(message.into()))
+}
+
+/// Runs function task `export` on `input` in a fresh `instance`; returns its JSON output.
+pub(crate) fn call_function(
+    store: &mut Store<TaskState>,
+    instance: &Instance,
+    module: &Module,
+    export: &ModuleExport,
+    input: &[u8],
+) -> Result<Vec<u8>, Failure> {
+    let memory = export_of(store, instance, module.memory_export())
+        .and_then(Extern::into_memory)
+        .ok_or_else(|| violation("the module has no memory"))?;
+    let task: TypedFunc<(i32, i32), i32> = typed(store, instance, Some(export))?;
+    let input_ptr = write_input(store, instance, module, memory, input)?;
+    let record = task.call(&mut *store, (input_ptr as i32, input.len() as i32))? as u32;
+    read_result(store, memory, record)
+}
+
+/// Copies `input` into guest memory through the guest's allocator; returns its address.
+fn write_input(
+    store: &mut Store<TaskState>,
+    instance: &Instance,
+    module: &Module,
+    memory: Memory,
+    input: &[u8],
+) -> Result<u32, Failure> {
+    if input.is_empty() {
+        return Ok(0);
+    }
+    let len = u32::try_from(input.len())
+        .map_err(|_| TaskError::Host(format!("input of {} bytes is over 4 GiB", input.len())))?;
+    let alloc: TypedFunc<i32, i32> = typed(store, instance, module.alloc_export())?;
+    let ptr = alloc.call(&mut *store, len as i32)? as u32;
+    if ptr == 0 {
+        return Err(violation(format!(
+            "`{}` returned 0 for {len} input bytes",
+            abi::ALLOC_EXPORT
+        )));
+    }
+    let slot = range(memory.data(&*store), ptr, len).map_err(|size| {
+        violation(format!(
+            "`{}` returned {ptr} for {len} input bytes, outside the {size}-byte memory",
+            abi::ALLOC_EXPORT
+        ))
+    })?;
+    memory.data_mut(&mut *store)[slot].copy_from_slice(input);
+    Ok(ptr)
+}
+
+/// Reads and checks the result record at `record` and its payload.
+fn read_result(
+    store: &mut Store<TaskState>,
+    memory: Memory,
+    record: u32,
+) -> Result<Vec<u8>, Failure> {
+    let data = memory.data(&*store);
+    let fields = range(data, record, abi::RESULT_RECORD_LEN as u32)
+        .map(|slot| &data[slot])
+        .map_err(|size| {
+            violation(format!(
+                "result record at {record} is outside the {size}-byte memory"
+            ))
+        })?;
+    let field =
+        |i: usize| u32::from_le_bytes([fields[i], fields[i + 1], fields[i + 2], fields[i + 3]]);
+    let (status, ptr, len) = (field(0), field(4), field(8));
+    let limit = store.data().limits.max_output;
+    if u64::from(len) > limit {
+        return Err(TaskError::OutputLimit { limit }.into());
+    }
+    let payload = range(data, ptr, len)
+        .map(|slot| &data[slot])
+        .map_err(|size| {
+            violation(format!(
+                "result payload at {ptr}+{len} is outside the {size}-byte memory"
+            ))
+        })?;
+    let message = || {
+        std::str::from_utf8(payload)
+            .map(str::to_owned)
+            .map_err(|_| violation(format!("status {status} message is not UTF-8")))
+    };
+    match status {
+        abi::STATUS_OK => match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
+            Ok(_) => Ok(payload.to_vec()),
+            Err(error) => Err(violation(format!(
+                "output is not JSON ({error}): {}",
+                preview(payload)
+            ))),
+        },
+        abi::STATUS_GUEST_ERROR => Err(TaskError::Guest {
+            message: message()?,
+        }
+        .into()),
+        abi::STATUS_BAD_INPUT => Err(TaskError::BadInput {
+            message: message()?,
+        }
+        .into()),
+        other => Err(violation(format!("unknown result status {other}"))),
+    }
+}
+
+/// The index range `ptr..ptr + len` of `data`, or the memory size when it does not fit.
+fn range(data: &[u8], ptr: u32, len: u32) -> Result<std::ops::Range<usize>, usize> {
+    let start = ptr as usize;
+    match start.checked_add(len as usize) {
+        Some(end) if end <= data.len() => Ok(start..end),
+        _ => Err(data.len()),
+    }
+}
+
+fn export_of(
+    store: &mut Store<TaskState>,
+    instance: &Instance,
+    export: Option<&ModuleExport>,
+) -> Option<Extern> {
+    instance.get_module_export(&mut *store, export?)
+}
+
+fn typed<P, R>(
+    store: &mut Store<TaskState>,
+    instance: &Instance,
+    export: Option<&ModuleExport>,
+) -> Result<TypedFunc<P, R>, Failure>
+where
+    P: wasmtime::WasmParams,
+    R: wasmtime::WasmResults,
+{
+    let func = export_of(store, instance, export)
+        .and_then(Extern::into_func)
+        .ok_or_else(|| violation("a task export is missing from the instance"))?;
+    Ok(func.typed(&*store)?)
+}
+
+/// The start of a guest's bytes, for messages.
+fn preview(bytes: &[u8]) -> String {
+    let shown = &bytes[..bytes.len().min(80)];
+    let text = String::from_utf8_lossy(shown);
+    if shown.len() < bytes.len() {
+        format!("{text:?}…")
+    } else {
+        format!("{text:?}")
+    }
+}

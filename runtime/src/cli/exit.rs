@@ -1,0 +1,50 @@
+//! The exit codes of `hecaton`, the one place they are decided.
+
+use std::process::ExitCode;
+
+use hecaton::TaskError;
+
+/// The exit codes, as `--help` prints them.
+pub(crate) const CODES: &str = "\
+Exit codes:
+  0    success (a command: its own exit code)
+  1    the task failed on its own terms: a guest error, a panic, input it could not decode
+  2    usage or load error: bad arguments, a module that is not a task module, a build failure
+  3    the task was stopped: a trap, a limit, a timeout, an ABI violation
+  130  interrupted (Ctrl-C)";
+
+/// How `hecaton` exits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Exit {
+    Success,
+    TaskFailed,
+    Usage,
+    TaskStopped,
+    /// A WASI command's own exit code.
+    Command(i32),
+}
+
+impl Exit {
+    /// The exit for a task that ended with `error`.
+    pub(crate) fn of(error: &TaskError) -> Self {
+        match error {
+            TaskError::Guest { .. } | TaskError::Panic { .. } | TaskError::BadInput { .. } => {
+                Self::TaskFailed
+            }
+            _ => Self::TaskStopped,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        match exit {
+            Exit::Success => ExitCode::SUCCESS,
+            Exit::TaskFailed => ExitCode::from(1),
+            Exit::Usage => ExitCode::from(2),
+            Exit::TaskStopped => ExitCode::from(3),
+            // WASI exit codes above 255 are truncated by the OS anyway; say "failed" instead.
+            Exit::Command(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! `hecaton run`: one task in a fresh instance, like Python's `Process`.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::Args;
+use hecaton::{CommandOutput, Module, Process, Stdio, TaskKind};
+use serde_json::Value;
+
+use crate::cli::{Exit, build};
+
+/// Run one task in a fresh sandboxed instance and print its output as JSON.
+///
+/// A function or numeric task takes its arguments as JSON values (`7`, `'"text"'`, `'{"a": 1}'`;
+/// a word that is not JSON is taken as a string): one argument is the task's input, several are
+/// an array. A WASI command runs with the arguments as its argv and the terminal's stdin, stdout
+/// and stderr, and exits with its exit code.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  hecaton run examples/guests/square --invoke square 7
+  hecaton run prog.wasm -- a b c")]
+pub(crate) struct RunArgs {
+    /// A module (.wasm or .wat), or a Rust task crate's folder to build first.
+    #[arg(value_name = "MODULE_OR_CRATE")]
+    module: PathBuf,
+    /// The task to call (default: the module's WASI command, `_start`).
+    #[arg(long, value_name = "TASK")]
+    invoke: Option<String>,
+    /// The task's arguments; put options before them.
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    args: Vec<String>,
+}
+
+pub(crate) fn main(args: RunArgs) -> anyhow::Result<Exit> {
+    let path = if build::is_crate(&args.module) {
+        build::build_crate(&args.module, None)?
+    } else {
+        args.module
+    };
+    let module = Module::from_file(&path)?;
+    let task = match args.invoke {
+        Some(task) => task,
+        None if module.task_kind(hecaton_abi::START_EXPORT).is_ok() => {
+            hecaton_abi::START_EXPORT.to_owned()
+        }
+        None => {
+            let tasks: Vec<&str> = module.tasks().map(|(name, _)| name).collect();
+            bail!(
+                "{} is not a WASI command; name the task to run with --invoke (its tasks: {})",
+                path.display(),
+                if tasks.is_empty() {
+                    "none".to_owned()
+                } else {
+                    tasks.join(", ")
+                }
+            );
+        }
+    };
+    if *module.task_kind(&task)? == TaskKind::Command {
+        return run_command(&module, args.args);
+    }
+    let input = match args.args.as_slice() {
+        [] => Value::Null,
+        [single] => json_arg(single),
+        several => Value::Array(several.iter().map(|arg| json_arg(arg)).collect()),
+    };
+    let process = Process::spawn(&module, &task, &input)?;
+    match process.join::<Value>() {
+        Ok(output) => {
+            println!("{output}");
+            Ok(Exit::Success)
+        }
+        Err(error) => {
+            eprintln!("hecaton: task `{task}` failed: {error}");
+            Ok(Exit::of(&error))
+        }
+    }
+}
+
+fn run_command(module: &Module, args: Vec<String>) -> anyhow::Result<Exit> {
+    let process = Process::builder(module).spawn_command(args, Stdio::Inherit)?;
+    match process.join::<CommandOutput>() {
+        Ok(output) => Ok(Exit::Command(output.exit_code)),
+        Err(error) => {
+            eprintln!("hecaton: {} failed: {error}", module.path().display());
+            Ok(Exit::of(&error))
+        }
+    }
+}
+
+/// An argument as JSON; a word that is not JSON is a string.
+fn json_arg(arg: &str) -> Value {
+    serde_json::from_str(arg).unwrap_or_else(|_| Value::String(arg.to_owned()))
+}

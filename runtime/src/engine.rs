@@ -1,0 +1,102 @@
+//! The one place that configures wasmtime.
+//!
+//! An [`Engine`] is made once per process (or per pool) and shared by every module compiled for
+//! it; making one costs a few milliseconds and reserves the pooling allocator's address space.
+//! It owns a background thread, `hecaton-epoch`, that advances wasmtime's epoch every
+//! [`EPOCH_TICK`] so that timeouts and cancellation can interrupt running wasm; the thread holds
+//! only a weak reference and stops when the engine is dropped.
+
+use std::sync::OnceLock;
+use std::thread;
+use std::time::Duration;
+
+use crate::Error;
+
+/// How often the epoch advances: the resolution of timeouts. Cancellation does not wait for a
+/// tick (it advances the epoch itself).
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// A configured wasmtime engine with its epoch ticker. Cheap to clone (a reference count).
+#[derive(Clone, Debug)]
+pub struct Engine {
+    inner: wasmtime::Engine,
+}
+
+impl Engine {
+    /// Makes a new engine with hecaton's configuration.
+    ///
+    /// # Errors
+    /// [`Error::Engine`] when wasmtime rejects the configuration on this machine, or
+    /// [`Error::Thread`] when the epoch thread cannot start.
+    pub fn new() -> Result<Self, Error> {
+        let inner = wasmtime::Engine::new(&config())
+            .map_err(|error| Error::Engine(format!("{error:#}")))?;
+        spawn_epoch_ticker(&inner)?;
+        Ok(Self { inner })
+    }
+
+    /// The process-wide engine, made on first use; what [`Module::from_file`](crate::Module::from_file)
+    /// compiles for.
+    ///
+    /// # Errors
+    /// As [`Engine::new`], on every call if the first one failed.
+    pub fn shared() -> Result<Self, Error> {
+        static SHARED: OnceLock<Result<Engine, String>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| Engine::new().map_err(|error| error.to_string()))
+            .clone()
+            .map_err(Error::Engine)
+    }
+
+    pub(crate) fn wasmtime(&self) -> &wasmtime::Engine {
+        &self.inner
+    }
+
+    /// Makes every running task of this engine check at once whether it was cancelled, instead of
+    /// at the next tick.
+    pub(crate) fn interrupt_now(&self) {
+        self.inner.increment_epoch();
+    }
+}
+
+/// Every wasmtime knob hecaton sets, one comment each.
+fn config() -> wasmtime::Config {
+    let mut config = wasmtime::Config::new();
+    // Timeouts and cancellation: compiled code checks the epoch at loop headers and function
+    // entries; cheaper than fuel and independent of what the task executes.
+    config.epoch_interruption(true);
+    // Trap errors carry the wasm backtrace (wasmtime's default), reported in `TaskError::Trap`.
+    // Instances come from preallocated slots: a fresh instance per task costs microseconds, and
+    // linear memories start as copy-on-write images of the module's data segments.
+    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling()));
+    config.memory_init_cow(true);
+    config
+}
+
+/// The pooling allocator's slots: enough for every worker and process of a busy host, each
+/// memory able to grow to the wasm32 maximum (the per-task limit is the store's limiter).
+fn pooling() -> wasmtime::PoolingAllocationConfig {
+    let mut pooling = wasmtime::PoolingAllocationConfig::new();
+    pooling.total_core_instances(1000);
+    pooling.total_memories(1000);
+    pooling.total_tables(1000);
+    pooling.max_memory_size(1 << 32);
+    pooling
+}
+
+fn spawn_epoch_ticker(engine: &wasmtime::Engine) -> Result<(), Error> {
+    let engine = engine.weak();
+    thread::Builder::new()
+        .name("hecaton-epoch".into())
+        .spawn(move || {
+            loop {
+                thread::sleep(EPOCH_TICK);
+                match engine.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => return,
+                }
+            }
+        })
+        .map(drop)
+        .map_err(Error::Thread)
+}

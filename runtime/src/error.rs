@@ -1,0 +1,198 @@
+//! The two error types: [`Error`] for what stops hecaton before or around tasks (a module that
+//! cannot load, a task name that does not exist), and [`TaskError`] for the outcome of one task.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A failure of hecaton itself or of its input, before or around the tasks: loading a module,
+/// naming a task, encoding an input.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The module file could not be read.
+    #[error("cannot read module {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The bytes are neither a WebAssembly binary nor WebAssembly text.
+    #[error("{path} is not a WebAssembly module (no `\\0asm` header and not WAT text)")]
+    NotWasm {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is WebAssembly text with a syntax error.
+    #[error("{path}: invalid WebAssembly text: {message}")]
+    Wat {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// The binary is a WebAssembly component; tasks are core modules.
+    #[error(
+        "{path} is a WebAssembly component; hecaton runs core modules (build for wasm32-wasip1, not wasm32-wasip2)"
+    )]
+    Component {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The binary failed validation or compilation.
+    #[error("{path}: cannot compile: {message}")]
+    Compile {
+        /// The file.
+        path: PathBuf,
+        /// wasmtime's message.
+        message: String,
+    },
+    /// The module imports something the host does not provide.
+    #[error(
+        "{path} imports `{module}::{name}`, which hecaton does not provide (only `wasi_snapshot_preview1` and `hecaton`)"
+    )]
+    UnknownImport {
+        /// The file.
+        path: PathBuf,
+        /// Import module.
+        module: String,
+        /// Import name.
+        name: String,
+    },
+    /// An import of a known module could not be linked (unknown name or wrong type).
+    #[error("{path}: cannot link imports: {message}")]
+    Link {
+        /// The file.
+        path: PathBuf,
+        /// wasmtime's message.
+        message: String,
+    },
+    /// A required export is missing.
+    #[error("{path} has no export `{export}` ({why}); it exports: {available}")]
+    MissingExport {
+        /// The file.
+        path: PathBuf,
+        /// The export that is missing.
+        export: String,
+        /// Why it is needed.
+        why: &'static str,
+        /// The module's exports, comma-separated.
+        available: String,
+    },
+    /// An export has a type the ABI does not allow for it.
+    #[error("{path}: export `{export}` has type {found}, expected {expected}")]
+    WrongSignature {
+        /// The file.
+        path: PathBuf,
+        /// The export.
+        export: String,
+        /// The type the ABI requires.
+        expected: String,
+        /// The type the module has.
+        found: String,
+    },
+    /// The module has no task of this name.
+    #[error("{path} has no task `{task}`; its tasks: {available}")]
+    UnknownTask {
+        /// The file.
+        path: PathBuf,
+        /// The name asked for.
+        task: String,
+        /// The module's tasks, comma-separated.
+        available: String,
+    },
+    /// The input could not be encoded for the task.
+    #[error("cannot encode the input of task `{task}`: {message}")]
+    Input {
+        /// The task.
+        task: String,
+        /// What is wrong with the input.
+        message: String,
+    },
+    /// wasmtime could not be configured or an engine-level operation failed.
+    #[error("wasmtime: {0}")]
+    Engine(String),
+    /// An OS thread could not be started.
+    #[error("cannot start a thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// The ways one task can fail. A failure is always this task's own: other tasks, the worker and
+/// the host are unaffected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaskError {
+    /// The guest trapped: wasmtime's trap code and the wasm backtrace.
+    #[error("trap: {trap}{}", backtrace_suffix(backtrace))]
+    Trap {
+        /// wasmtime's trap code.
+        trap: wasmtime::Trap,
+        /// The wasm backtrace, one frame a line, innermost first (empty when unknown).
+        backtrace: String,
+    },
+    /// The wasm call stack overflowed its limit.
+    #[error("stack overflow (the wasm stack limit was reached)")]
+    StackOverflow,
+    /// The task ran longer than its timeout.
+    #[error("timeout after {0:?}")]
+    Timeout(Duration),
+    /// The task used up its fuel.
+    #[error("out of fuel")]
+    OutOfFuel,
+    /// The task asked for more linear memory (or table elements) than its limit.
+    #[error("memory limit: the task asked for {requested} bytes, the limit is {limit}")]
+    MemoryLimit {
+        /// Bytes (or table elements) asked for.
+        requested: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The task returned or wrote more bytes than its output limit.
+    #[error("output limit: more than {limit} bytes")]
+    OutputLimit {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The task reported an error of its own (a Rust `Err`, a C error status).
+    #[error("guest error: {message}")]
+    Guest {
+        /// The guest's message.
+        message: String,
+    },
+    /// The guest panicked; the message is the panic's.
+    #[error("guest panic: {message}")]
+    Panic {
+        /// The panic message, with its source location when the guest gave it.
+        message: String,
+    },
+    /// The guest could not decode its input (wrong JSON type, wrong number of arguments).
+    #[error("bad input: {message}")]
+    BadInput {
+        /// The guest's message.
+        message: String,
+    },
+    /// The guest broke the ABI: what it returned, and why that is not acceptable.
+    #[error("ABI violation: {0}")]
+    AbiViolation(String),
+    /// The task called `proc_exit` (a command's exit code is not an error: this is a function
+    /// task that exited).
+    #[error("the task exited with code {0}")]
+    Exit(i32),
+    /// The task was cancelled (`kill`, `terminate`, Ctrl-C) before it finished.
+    #[error("cancelled")]
+    Cancelled,
+    /// The task could not be started (an instance could not be created).
+    #[error("cannot start the task: {0}")]
+    Instantiate(String),
+    /// Running the task failed in the host (a host-side panic or an unexpected wasmtime error).
+    #[error("host failure while running the task: {0}")]
+    Host(String),
+}
+
+fn backtrace_suffix(backtrace: &str) -> String {
+    if backtrace.is_empty() {
+        String::new()
+    } else {
+        format!("\nwasm backtrace:\n{backtrace}")
+    }
+}

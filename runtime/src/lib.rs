@@ -1,0 +1,71 @@
+//! # hecaton: a sandboxed WebAssembly worker pool
+//!
+//! hecaton runs task functions compiled to WebAssembly the way Python's `multiprocessing` runs
+//! Python functions: each task in a fresh, isolated instance, on as many OS threads as you like —
+//! process-style isolation at the cost of microseconds, safe even for code nobody trusts.
+//!
+//! ## Quick start
+//! A task module can be as small as one exported function; this one is WebAssembly text:
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use hecaton::{Engine, Module, Process};
+//!
+//! let wat = r#"(module
+//!     (func (export "square") (param i64) (result i64)
+//!         local.get 0
+//!         local.get 0
+//!         i64.mul))"#;
+//! let module = Module::from_bytes(&Engine::shared()?, "square.wat", wat.as_bytes())?;
+//! let process = Process::spawn(&module, "square", &7)?;
+//! let squared: i64 = process.join()?;
+//! assert_eq!(squared, 49);
+//! # Ok(()) }
+//! ```
+//!
+//! Rust tasks are written with the `hecaton-guest` SDK (`#[task] fn square(x: i64) -> i64`) and
+//! take and return any serde type; C, WAT or any other language speaks the ABI of
+//! `guest/abi/ABI.md` directly.
+//!
+//! ## Core concepts
+//! | type | what it is | lifetime and cost |
+//! |------|------------|-------------------|
+//! | [`Engine`] | wasmtime configured by hecaton, with its epoch thread | one per process ([`Engine::shared`]); milliseconds to make |
+//! | [`Module`] | a compiled, checked and linked task module | one per file; compiling costs milliseconds to seconds, cloning is free |
+//! | [`Process`] | one task on its own thread, in its own instance | one per task; a thread and a fresh instance |
+//! | instance | a task's memory, globals and tables | one per task, discarded when it ends; microseconds |
+//! | [`Limits`] | memory, table, output and time a task may use | copied into every task |
+//!
+//! ## Outcomes
+//! A task ends with its output, or with a [`TaskError`] that says which of its own failures
+//! stopped it: a trap, a limit, a guest error, a panic, an ABI violation, an exit, a cancel. A
+//! failing task never affects the host or another task. [`Error`] is for everything else: a
+//! module that cannot load, a task name that does not exist.
+//!
+//! ## Python `multiprocessing` → hecaton
+//! | Python | hecaton |
+//! |--------|---------|
+//! | `Process(target=f, args=(x,)).start()` | [`Process::spawn(&module, "f", &x)`](Process::spawn) |
+//! | `p.join()` | [`Process::join`], which also returns the task's value |
+//! | `p.is_alive()` | `!`[`Process::is_finished`] |
+//! | `p.kill()` / `p.terminate()` | [`Process::kill`] |
+//! | `os.getpid()` in the child | `hecaton_guest::task_id()`, [`Process::id`] |
+
+#![deny(missing_docs)]
+
+mod abi;
+mod engine;
+mod error;
+mod module;
+mod process;
+mod sandbox;
+mod task;
+
+pub use engine::{EPOCH_TICK, Engine};
+pub use error::{Error, TaskError};
+pub use module::{Module, NumType, TaskKind};
+pub use process::{Process, ProcessBuilder};
+pub use sandbox::{Limits, Stdio};
+pub use task::CommandOutput;
+/// wasmtime's trap codes, as [`TaskError::Trap`] reports them.
+pub use wasmtime::Trap;

@@ -1,0 +1,475 @@
+//! Loading a task module: read, tell wasm from WAT from a component, compile once, check the
+//! exports against the ABI, link the imports, and keep an [`wasmtime::InstancePre`] from which
+//! every task instantiates.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hecaton_abi as abi;
+use wasmtime::{ExternType, FuncType, ModuleExport, ValType};
+
+use crate::sandbox::{TaskState, host_functions, link_wasi};
+use crate::{Engine, Error};
+
+/// A compiled task module, checked against the ABI and linked, ready to run tasks. Compiling
+/// happens once, in [`Module::from_file`]; every task then instantiates it afresh in
+/// microseconds. Cheap to clone (a reference count) and shareable across threads.
+#[derive(Clone)]
+pub struct Module {
+    inner: Arc<Loaded>,
+}
+
+struct Loaded {
+    path: PathBuf,
+    engine: Engine,
+    pre: wasmtime::InstancePre<TaskState>,
+    imports_wasi: bool,
+    tasks: BTreeMap<String, Task>,
+    memory: Option<ModuleExport>,
+    alloc: Option<ModuleExport>,
+    initialize: Option<ModuleExport>,
+}
+
+/// One task a module offers, with the export index resolved at load time.
+#[derive(Clone)]
+pub(crate) struct Task {
+    pub(crate) kind: TaskKind,
+    pub(crate) export: ModuleExport,
+}
+
+impl fmt::Debug for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What kind of task an export is (see the guest ABI).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskKind {
+    /// `hecaton:v1:NAME`: JSON bytes in, JSON bytes out.
+    Function,
+    /// An export taking and returning only numbers, called with JSON numbers.
+    Numeric {
+        /// Parameter types.
+        params: Vec<NumType>,
+        /// Result types.
+        results: Vec<NumType>,
+    },
+    /// A WASI command, `_start`: argv and stdin in, stdout, stderr and exit code out.
+    Command,
+}
+
+/// A wasm number type, the only types a numeric task takes and returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NumType {
+    /// 32-bit integer, read as signed.
+    I32,
+    /// 64-bit integer, read as signed.
+    I64,
+    /// 32-bit float.
+    F32,
+    /// 64-bit float.
+    F64,
+}
+
+impl NumType {
+    fn of(ty: &ValType) -> Option<Self> {
+        match ty {
+            ValType::I32 => Some(Self::I32),
+            ValType::I64 => Some(Self::I64),
+            ValType::F32 => Some(Self::F32),
+            ValType::F64 => Some(Self::F64),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for NumType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::I32 => "i32",
+            Self::I64 => "i64",
+            Self::F32 => "f32",
+            Self::F64 => "f64",
+        })
+    }
+}
+
+impl fmt::Display for TaskKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Function => f.write_str("function task (JSON in, JSON out)"),
+            Self::Command => f.write_str("WASI command"),
+            Self::Numeric { params, results } => {
+                let list = |types: &[NumType]| {
+                    types
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                write!(f, "numeric ({}) -> ({})", list(params), list(results))
+            }
+        }
+    }
+}
+
+impl Module {
+    /// Loads a module (`.wasm` binary or `.wat` text) for the process-wide [`Engine::shared`].
+    ///
+    /// # Errors
+    /// Every way a file can fail to be a task module, naming the file and the export or import at
+    /// fault: [`Error::Read`], [`Error::NotWasm`], [`Error::Wat`], [`Error::Component`],
+    /// [`Error::Compile`], [`Error::UnknownImport`], [`Error::Link`], [`Error::MissingExport`],
+    /// [`Error::WrongSignature`].
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::from_file_in(&Engine::shared()?, path)
+    }
+
+    /// Loads a module for the given engine.
+    ///
+    /// # Errors
+    /// As [`Module::from_file`].
+    pub fn from_file_in(engine: &Engine, path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_bytes(engine, path, &bytes)
+    }
+
+    /// Loads a module from bytes (binary or WAT text); `name` stands for the file in messages.
+    ///
+    /// # Errors
+    /// As [`Module::from_file`].
+    pub fn from_bytes(
+        engine: &Engine,
+        name: impl AsRef<Path>,
+        bytes: &[u8],
+    ) -> Result<Self, Error> {
+        let path = name.as_ref().to_owned();
+        let binary = to_binary(&path, bytes)?;
+        let module =
+            wasmtime::Module::new(engine.wasmtime(), &binary).map_err(|error| Error::Compile {
+                path: path.clone(),
+                message: format!("{error:#}"),
+            })?;
+        let imports_wasi = check_imports(&path, &module)?;
+        let exports = Exports::of(&path, &module)?;
+        let mut linker = wasmtime::Linker::new(engine.wasmtime());
+        host_functions(&mut linker).map_err(|error| Error::Engine(format!("{error:#}")))?;
+        if imports_wasi {
+            link_wasi(&mut linker).map_err(|error| Error::Engine(format!("{error:#}")))?;
+        }
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(|error| Error::Link {
+                path: path.clone(),
+                message: format!("{error:#}"),
+            })?;
+        Ok(Self {
+            inner: Arc::new(Loaded {
+                path,
+                engine: engine.clone(),
+                pre,
+                imports_wasi,
+                tasks: exports.tasks,
+                memory: exports.memory,
+                alloc: exports.alloc,
+                initialize: exports.initialize,
+            }),
+        })
+    }
+
+    /// The file this module was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Whether the module imports WASI (and so gets a WASI context per task).
+    pub fn imports_wasi(&self) -> bool {
+        self.inner.imports_wasi
+    }
+
+    /// The tasks this module offers, by name, in name order. A command is named `_start`.
+    pub fn tasks(&self) -> impl Iterator<Item = (&str, &TaskKind)> {
+        self.inner
+            .tasks
+            .iter()
+            .map(|(name, task)| (name.as_str(), &task.kind))
+    }
+
+    /// The kind of the task `name`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTask`], listing the tasks there are.
+    pub fn task_kind(&self, name: &str) -> Result<&TaskKind, Error> {
+        self.task(name).map(|task| &task.kind)
+    }
+
+    pub(crate) fn task(&self, name: &str) -> Result<&Task, Error> {
+        self.inner
+            .tasks
+            .get(name)
+            .ok_or_else(|| Error::UnknownTask {
+                path: self.inner.path.clone(),
+                task: name.to_owned(),
+                available: self.task_names(),
+            })
+    }
+
+    fn task_names(&self) -> String {
+        let names: Vec<&str> = self.inner.tasks.keys().map(String::as_str).collect();
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub(crate) fn instance_pre(&self) -> &wasmtime::InstancePre<TaskState> {
+        &self.inner.pre
+    }
+
+    pub(crate) fn memory_export(&self) -> Option<&ModuleExport> {
+        self.inner.memory.as_ref()
+    }
+
+    pub(crate) fn alloc_export(&self) -> Option<&ModuleExport> {
+        self.inner.alloc.as_ref()
+    }
+
+    pub(crate) fn initialize_export(&self) -> Option<&ModuleExport> {
+        self.inner.initialize.as_ref()
+    }
+}
+
+impl fmt::Debug for Module {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Module")
+            .field("path", &self.inner.path)
+            .field("tasks", &self.task_names())
+            .field("imports_wasi", &self.inner.imports_wasi)
+            .finish()
+    }
+}
+
+/// The binary form of `bytes`: a core module as is, WAT text assembled, anything else refused.
+fn to_binary<'a>(path: &Path, bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>, Error> {
+    const CORE_MODULE: [u8; 8] = *b"\0asm\x01\0\0\0";
+    if let Some(header) = bytes.get(..8).filter(|header| header.starts_with(b"\0asm")) {
+        return if header == CORE_MODULE {
+            Ok(bytes.into())
+        } else if header[6..8] == [1, 0] {
+            Err(Error::Component {
+                path: path.to_owned(),
+            })
+        } else {
+            Err(Error::Compile {
+                path: path.to_owned(),
+                message: format!("unknown WebAssembly binary version {:?}", &header[4..8]),
+            })
+        };
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| Error::NotWasm {
+        path: path.to_owned(),
+    })?;
+    if !text.trim_start().starts_with('(') && !text.trim_start().starts_with(";;") {
+        return Err(Error::NotWasm {
+            path: path.to_owned(),
+        });
+    }
+    let binary = wat::parse_str(text).map_err(|mut error| {
+        error.set_path(path);
+        Error::Wat {
+            path: path.to_owned(),
+            message: error.to_string(),
+        }
+    })?;
+    // WAT text can spell a component too.
+    to_binary(path, &binary)?;
+    Ok(binary.into())
+}
+
+/// Refuses imports from anywhere but WASI and the host functions; tells whether WASI is imported.
+fn check_imports(path: &Path, module: &wasmtime::Module) -> Result<bool, Error> {
+    let mut imports_wasi = false;
+    for import in module.imports() {
+        match import.module() {
+            abi::WASI_MODULE => imports_wasi = true,
+            abi::HOST_MODULE => {}
+            other => {
+                return Err(Error::UnknownImport {
+                    path: path.to_owned(),
+                    module: other.to_owned(),
+                    name: import.name().to_owned(),
+                });
+            }
+        }
+    }
+    Ok(imports_wasi)
+}
+
+/// A module's exports sorted into tasks and the ABI's own exports.
+struct Exports {
+    tasks: BTreeMap<String, Task>,
+    memory: Option<ModuleExport>,
+    alloc: Option<ModuleExport>,
+    initialize: Option<ModuleExport>,
+}
+
+impl Exports {
+    fn of(path: &Path, module: &wasmtime::Module) -> Result<Self, Error> {
+        let index = |name: &str| module.get_export_index(name);
+        let mut tasks = BTreeMap::new();
+        let mut function_tasks = BTreeMap::new();
+        for export in module.exports() {
+            let name = export.name();
+            let ExternType::Func(ty) = export.ty() else {
+                continue;
+            };
+            if let Some(task) = name.strip_prefix(abi::TASK_EXPORT_PREFIX) {
+                expect_signature(
+                    path,
+                    name,
+                    &ty,
+                    &[ValType::I32, ValType::I32],
+                    &[ValType::I32],
+                )?;
+                function_tasks.insert(task.to_owned(), name.to_owned());
+                continue;
+            }
+            let kind = match name {
+                abi::START_EXPORT => {
+                    expect_signature(path, name, &ty, &[], &[])?;
+                    TaskKind::Command
+                }
+                abi::ALLOC_EXPORT | abi::INITIALIZE_EXPORT => continue,
+                _ => match numeric(&ty) {
+                    Some(kind) => kind,
+                    None => continue,
+                },
+            };
+            if let Some(export) = index(name) {
+                tasks.insert(name.to_owned(), Task { kind, export });
+            }
+        }
+        let memory = index(abi::MEMORY_EXPORT).filter(|_| {
+            matches!(
+                module.get_export(abi::MEMORY_EXPORT),
+                Some(ExternType::Memory(_))
+            )
+        });
+        let alloc = match module.get_export(abi::ALLOC_EXPORT) {
+            Some(ExternType::Func(ty)) => {
+                expect_signature(
+                    path,
+                    abi::ALLOC_EXPORT,
+                    &ty,
+                    &[ValType::I32],
+                    &[ValType::I32],
+                )?;
+                index(abi::ALLOC_EXPORT)
+            }
+            _ => None,
+        };
+        if !function_tasks.is_empty() {
+            let why = "a module with function tasks needs it";
+            if memory.is_none() {
+                return Err(missing(path, module, abi::MEMORY_EXPORT, why));
+            }
+            if alloc.is_none() {
+                return Err(missing(path, module, abi::ALLOC_EXPORT, why));
+            }
+        }
+        for (task, export_name) in function_tasks {
+            if let Some(export) = index(&export_name) {
+                tasks.insert(
+                    task,
+                    Task {
+                        kind: TaskKind::Function,
+                        export,
+                    },
+                );
+            }
+        }
+        let initialize = match module.get_export(abi::INITIALIZE_EXPORT) {
+            Some(ExternType::Func(ty)) => {
+                expect_signature(path, abi::INITIALIZE_EXPORT, &ty, &[], &[])?;
+                index(abi::INITIALIZE_EXPORT)
+            }
+            _ => None,
+        };
+        Ok(Self {
+            tasks,
+            memory,
+            alloc,
+            initialize,
+        })
+    }
+}
+
+fn numeric(ty: &FuncType) -> Option<TaskKind> {
+    let params = ty
+        .params()
+        .map(|t| NumType::of(&t))
+        .collect::<Option<Vec<_>>>()?;
+    let results = ty
+        .results()
+        .map(|t| NumType::of(&t))
+        .collect::<Option<Vec<_>>>()?;
+    Some(TaskKind::Numeric { params, results })
+}
+
+fn expect_signature(
+    path: &Path,
+    export: &str,
+    ty: &FuncType,
+    params: &[ValType],
+    results: &[ValType],
+) -> Result<(), Error> {
+    let same = |found: &mut dyn ExactSizeIterator<Item = ValType>, expected: &[ValType]| {
+        found.len() == expected.len() && found.zip(expected).all(|(a, b)| ValType::eq(&a, b))
+    };
+    if same(&mut ty.params(), params) && same(&mut ty.results(), results) {
+        return Ok(());
+    }
+    let expected = FuncType::new(ty.engine(), params.iter().cloned(), results.iter().cloned());
+    Err(Error::WrongSignature {
+        path: path.to_owned(),
+        export: export.to_owned(),
+        expected: signature(&expected),
+        found: signature(ty),
+    })
+}
+
+fn signature(ty: &FuncType) -> String {
+    let list = |types: &mut dyn Iterator<Item = ValType>| {
+        types.map(|t| t.to_string()).collect::<Vec<_>>().join(" ")
+    };
+    format!(
+        "(func (param {}) (result {}))",
+        list(&mut ty.params()),
+        list(&mut ty.results())
+    )
+}
+
+fn missing(path: &Path, module: &wasmtime::Module, export: &str, why: &'static str) -> Error {
+    let available: Vec<&str> = module.exports().map(|e| e.name()).collect();
+    Error::MissingExport {
+        path: path.to_owned(),
+        export: export.to_owned(),
+        why,
+        available: available.join(", "),
+    }
+}

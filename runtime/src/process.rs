@@ -1,0 +1,141 @@
+//! [`Process`]: one task on its own OS thread, in its own instance — Python's
+//! `multiprocessing.Process`, at the cost of a thread and a fresh instance.
+
+use std::thread::{self, JoinHandle};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::module::Module;
+use crate::sandbox::{CancelFlag, Identity, Limits, Stdio};
+use crate::task::{self, Call, Output};
+use crate::{Error, TaskError};
+
+/// One task running on its own OS thread, in a fresh instance of its module.
+///
+/// ```no_run
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let module = hecaton::Module::from_file("greet.wasm")?;
+/// let process = hecaton::Process::spawn(&module, "greet", &"Process-0")?;
+/// println!("started task {}", process.id());
+/// let greeting: String = process.join()?;
+/// # Ok(()) }
+/// ```
+///
+/// Dropping a `Process` without joining it detaches it: the task runs to its end (or its
+/// timeout) on its own, like a thread whose handle was dropped. Call [`Process::kill`] first to
+/// stop it.
+#[derive(Debug)]
+pub struct Process {
+    id: u64,
+    cancel: CancelFlag,
+    module: Module,
+    thread: JoinHandle<Result<Output, TaskError>>,
+}
+
+/// Options for a [`Process`]; made by [`Process::builder`].
+#[derive(Clone, Debug)]
+pub struct ProcessBuilder {
+    module: Module,
+    limits: Limits,
+}
+
+impl Process {
+    /// Starts task `task` of `module` on `input` with the default [`Limits`].
+    ///
+    /// # Errors
+    /// [`Error::UnknownTask`] when the module has no such task, [`Error::Input`] when the input
+    /// cannot be encoded (or the task is a command), [`Error::Thread`] when no thread can start.
+    pub fn spawn<I: Serialize + ?Sized>(
+        module: &Module,
+        task: &str,
+        input: &I,
+    ) -> Result<Self, Error> {
+        Self::builder(module).spawn(task, input)
+    }
+
+    /// A builder to set limits before spawning.
+    pub fn builder(module: &Module) -> ProcessBuilder {
+        ProcessBuilder {
+            module: module.clone(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// The task's id, unique among the tasks of this host process; the guest sees the same id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Whether the task has ended (then [`Process::join`] returns at once).
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Interrupts the task: it ends with [`TaskError::Cancelled`] within microseconds if it is
+    /// running wasm code. Does nothing to a task that has already ended.
+    pub fn kill(&self) {
+        self.cancel.cancel(self.module.engine());
+    }
+
+    /// Waits for the task to end and returns its output decoded into `O` (for a command:
+    /// [`CommandOutput`](crate::CommandOutput)).
+    ///
+    /// # Errors
+    /// The task's [`TaskError`]; [`TaskError::AbiViolation`] when its output does not decode into `O`.
+    pub fn join<O: DeserializeOwned>(self) -> Result<O, TaskError> {
+        match self.thread.join() {
+            Ok(outcome) => outcome?.decode(),
+            Err(_) => Err(TaskError::Host("the process thread panicked".into())),
+        }
+    }
+}
+
+impl ProcessBuilder {
+    /// The task's limits (default: [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Starts task `task` on `input`.
+    ///
+    /// # Errors
+    /// As [`Process::spawn`].
+    pub fn spawn<I: Serialize + ?Sized>(self, task: &str, input: &I) -> Result<Process, Error> {
+        let call = Call::json(&self.module, task, input)?;
+        self.start(call)
+    }
+
+    /// Starts the module's WASI command with `args` (argv\[0\] is the module's file name) and
+    /// these streams.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTask`] when the module is not a command, [`Error::Thread`].
+    pub fn spawn_command(self, args: Vec<String>, stdio: Stdio) -> Result<Process, Error> {
+        let call = Call::command(&self.module, args, stdio)?;
+        self.start(call)
+    }
+
+    fn start(self, call: Call) -> Result<Process, Error> {
+        let id = task::next_task_id();
+        let cancel = CancelFlag::default();
+        let (module, limits, task_cancel) = (self.module.clone(), self.limits, cancel.clone());
+        let thread = thread::Builder::new()
+            .name(format!("hecaton-process-{id}"))
+            .spawn(move || {
+                let identity = Identity {
+                    task_id: id,
+                    attempt: 1,
+                };
+                task::run(&module, &call, &limits, identity, task_cancel)
+            })
+            .map_err(Error::Thread)?;
+        Ok(Process {
+            id,
+            cancel,
+            module: self.module,
+            thread,
+        })
+    }
+}

@@ -1,0 +1,31 @@
+//! The one function that turns whatever stopped a task into its [`TaskError`].
+
+use wasmtime::{Trap, WasmBacktrace};
+use wasmtime_wasi::I32Exit;
+
+use crate::TaskError;
+use crate::sandbox::TaskState;
+
+/// Classifies the error a task's call returned. A reason the host recorded when it stopped the
+/// task (a limit, a deadline, a cancel, a guest panic) wins over wasmtime's view of the same stop.
+pub(crate) fn classify(error: wasmtime::Error, state: &mut TaskState) -> TaskError {
+    if let Some(reason) = state.stopped.take() {
+        return reason;
+    }
+    if let Some(exit) = error.downcast_ref::<I32Exit>() {
+        return TaskError::Exit(exit.0);
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::StackOverflow) => TaskError::StackOverflow,
+        Some(Trap::OutOfFuel) => TaskError::OutOfFuel,
+        Some(Trap::Interrupt) => TaskError::Cancelled,
+        Some(&trap) => TaskError::Trap {
+            trap,
+            backtrace: error
+                .downcast_ref::<WasmBacktrace>()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        },
+        None => TaskError::Host(format!("{error:#}")),
+    }
+}

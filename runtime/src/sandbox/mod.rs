@@ -1,0 +1,146 @@
+//! The fence around one task: its store data ([`TaskState`]), its limits, the capabilities it
+//! gets through WASI, the host functions of the ABI, and the classification of whatever stopped
+//! it into a [`TaskError`].
+
+mod classify;
+mod limits;
+mod wasi;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use hecaton_abi as abi;
+use wasmtime::{Caller, Extern, Linker, Store, UpdateDeadline};
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+pub(crate) use classify::classify;
+pub use limits::Limits;
+pub use wasi::Stdio;
+pub(crate) use wasi::{link_wasi, wasi_context};
+
+use crate::{Engine, TaskError};
+
+/// Longest panic message the host copies out of a guest.
+const MAX_PANIC_MESSAGE: usize = 64 << 10;
+
+/// The data of one task's store: who the task is, what it may use, and why the host stopped it.
+pub(crate) struct TaskState {
+    pub(crate) wasi: Option<WasiP1Ctx>,
+    task_id: u64,
+    attempt: u32,
+    pub(crate) limits: Limits,
+    memory_in_use: u64,
+    /// Set by the host when it stops the task (limit, deadline, cancel, guest panic); takes
+    /// precedence over whatever error wasmtime reports for the same stop.
+    stopped: Option<TaskError>,
+}
+
+impl TaskState {
+    /// Records why the task is being stopped and returns the error that unwinds the guest.
+    fn stop(&mut self, reason: TaskError) -> wasmtime::Error {
+        let error = wasmtime::Error::msg(reason.to_string());
+        self.stopped.get_or_insert(reason);
+        error
+    }
+}
+
+/// A flag that cancels a task, shared between the task and whoever may kill it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    /// Cancels the task: it stops at its next epoch check, which `engine` triggers at once.
+    pub(crate) fn cancel(&self, engine: &Engine) {
+        self.0.store(true, Ordering::SeqCst);
+        engine.interrupt_now();
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Who a task is, for [`new_store`].
+pub(crate) struct Identity {
+    pub(crate) task_id: u64,
+    pub(crate) attempt: u32,
+}
+
+/// A fresh store for one task, its limiter and epoch deadline armed.
+pub(crate) fn new_store(
+    engine: &Engine,
+    identity: Identity,
+    limits: &Limits,
+    wasi: Option<WasiP1Ctx>,
+    cancel: CancelFlag,
+) -> Store<TaskState> {
+    let state = TaskState {
+        wasi,
+        task_id: identity.task_id,
+        attempt: identity.attempt,
+        limits: limits.clone(),
+        memory_in_use: 0,
+        stopped: None,
+    };
+    let mut store = Store::new(engine.wasmtime(), state);
+    store.limiter(|state| state);
+    // Every tick (and every `interrupt_now`) the task checks whether it must stop; otherwise it
+    // goes on for one more tick.
+    let deadline = limits
+        .timeout
+        .map(|timeout| (Instant::now() + timeout, timeout));
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |mut context| {
+        let state = context.data_mut();
+        if cancel.is_cancelled() {
+            return Err(state.stop(TaskError::Cancelled));
+        }
+        match deadline {
+            Some((at, timeout)) if Instant::now() >= at => {
+                Err(state.stop(TaskError::Timeout(timeout)))
+            }
+            _ => Ok(UpdateDeadline::Continue(1)),
+        }
+    });
+    store
+}
+
+/// Defines the ABI's host functions (module `hecaton`) in `linker`.
+pub(crate) fn host_functions(linker: &mut Linker<TaskState>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        abi::HOST_MODULE,
+        abi::TASK_ID_IMPORT,
+        |caller: Caller<'_, TaskState>| caller.data().task_id as i64,
+    )?;
+    linker.func_wrap(
+        abi::HOST_MODULE,
+        abi::ATTEMPT_IMPORT,
+        |caller: Caller<'_, TaskState>| caller.data().attempt as i32,
+    )?;
+    linker.func_wrap(
+        abi::HOST_MODULE,
+        abi::PANIC_IMPORT,
+        |mut caller: Caller<'_, TaskState>, ptr: i32, len: i32| -> wasmtime::Result<()> {
+            let reason = match panic_message(&mut caller, ptr as u32, len as u32) {
+                Ok(message) => TaskError::Panic { message },
+                Err(violation) => TaskError::AbiViolation(violation),
+            };
+            Err(caller.data_mut().stop(reason))
+        },
+    )?;
+    Ok(())
+}
+
+fn panic_message(caller: &mut Caller<'_, TaskState>, ptr: u32, len: u32) -> Result<String, String> {
+    let Some(Extern::Memory(memory)) = caller.get_export(abi::MEMORY_EXPORT) else {
+        return Err("`hecaton::panic` called by a module without a `memory` export".into());
+    };
+    let data = memory.data(&caller);
+    let len = (len as usize).min(MAX_PANIC_MESSAGE);
+    let bytes = (ptr as usize)
+        .checked_add(len)
+        .and_then(|end| data.get(ptr as usize..end))
+        .ok_or_else(|| format!("`hecaton::panic` message at {ptr}+{len} is outside memory"))?;
+    Ok(String::from_utf8_lossy(bytes).into_owned())
+}

@@ -1,0 +1,300 @@
+//! Running one task: a fresh store and instance, the call its kind asks for, and its outcome.
+//! Everything a pool or a process does to a task happens here.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+use wasmtime::{Instance, Store, Val};
+
+use crate::abi::{self, Failure};
+use crate::module::{Module, NumType, Task, TaskKind};
+use crate::sandbox::{
+    CancelFlag, Identity, Limits, Stdio, TaskState, classify, new_store, wasi_context,
+};
+use crate::{Error, TaskError};
+
+/// What one WASI command wrote and how it exited.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandOutput {
+    /// The exit code: `proc_exit`'s argument, or 0 when `_start` returned.
+    pub exit_code: i32,
+    /// Everything written to stdout (empty when stdout was the host's own).
+    pub stdout: Vec<u8>,
+    /// Everything written to stderr (empty when stderr was the host's own).
+    pub stderr: Vec<u8>,
+}
+
+/// A call of a task, ready to run any number of times.
+#[derive(Clone, Debug)]
+pub(crate) enum Call {
+    /// A function or numeric task on a JSON input.
+    Json { task: Task, input: Vec<u8> },
+    /// A WASI command with these arguments (without argv\[0\]) and streams.
+    Command { args: Vec<String>, stdio: Stdio },
+}
+
+impl Call {
+    /// A call of task `name` on `input`, encoded as JSON.
+    pub(crate) fn json<I: Serialize + ?Sized>(
+        module: &Module,
+        name: &str,
+        input: &I,
+    ) -> Result<Self, Error> {
+        let input = serde_json::to_vec(input).map_err(|error| Error::Input {
+            task: name.to_owned(),
+            message: error.to_string(),
+        })?;
+        Self::json_bytes(module, name, input)
+    }
+
+    /// A call of task `name` on an input that is already JSON.
+    pub(crate) fn json_bytes(module: &Module, name: &str, input: Vec<u8>) -> Result<Self, Error> {
+        let task = module.task(name)?.clone();
+        if task.kind == TaskKind::Command {
+            return Err(Error::Input {
+                task: name.to_owned(),
+                message: "a WASI command takes arguments and stdin, not a JSON input".into(),
+            });
+        }
+        Ok(Self::Json { task, input })
+    }
+
+    /// A call of the module's WASI command.
+    pub(crate) fn command(module: &Module, args: Vec<String>, stdio: Stdio) -> Result<Self, Error> {
+        let task = module.task(hecaton_abi::START_EXPORT)?;
+        debug_assert_eq!(task.kind, TaskKind::Command);
+        Ok(Self::Command { args, stdio })
+    }
+}
+
+/// What a task produced.
+#[derive(Clone, Debug)]
+pub(crate) enum Output {
+    /// A function or numeric task's JSON value.
+    Json(Vec<u8>),
+    /// A command's exit code and captured streams.
+    Command(CommandOutput),
+}
+
+impl Output {
+    /// The output decoded into `O`: the JSON value itself, or a [`CommandOutput`] for a command.
+    pub(crate) fn decode<O: serde::de::DeserializeOwned>(&self) -> Result<O, TaskError> {
+        let decoded = match self {
+            Self::Json(bytes) => serde_json::from_slice(bytes),
+            Self::Command(output) => serde_json::to_value(output).and_then(serde_json::from_value),
+        };
+        decoded.map_err(|error| {
+            TaskError::AbiViolation(format!(
+                "output does not decode into the requested type: {error}"
+            ))
+        })
+    }
+}
+
+/// A process-wide task id, like a process id.
+pub(crate) fn next_task_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Runs `call` once in a fresh instance of `module`. Never panics: a host-side panic while running
+/// is the task's [`TaskError::Host`].
+pub(crate) fn run(
+    module: &Module,
+    call: &Call,
+    limits: &Limits,
+    identity: Identity,
+    cancel: CancelFlag,
+) -> Result<Output, TaskError> {
+    catch_unwind(AssertUnwindSafe(|| {
+        run_fresh(module, call, limits, identity, cancel)
+    }))
+    .unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        Err(TaskError::Host(format!("panic: {message}")))
+    })
+}
+
+fn run_fresh(
+    module: &Module,
+    call: &Call,
+    limits: &Limits,
+    identity: Identity,
+    cancel: CancelFlag,
+) -> Result<Output, TaskError> {
+    let (wasi, captured) = if module.imports_wasi() {
+        let program = module.path().file_name().map_or_else(
+            || "task.wasm".to_owned(),
+            |name| name.to_string_lossy().into_owned(),
+        );
+        let (args, stdio) = match call {
+            Call::Json { .. } => (vec![program], &Stdio::Diagnostics),
+            Call::Command { args, stdio } => (
+                std::iter::once(program)
+                    .chain(args.iter().cloned())
+                    .collect(),
+                stdio,
+            ),
+        };
+        let (wasi, captured) = wasi_context(&args, stdio, limits);
+        (Some(wasi), captured)
+    } else {
+        (None, None)
+    };
+    let mut store = new_store(module.engine(), identity, limits, wasi, cancel);
+    let outcome = start(&mut store, module).and_then(|instance| match call {
+        Call::Json { task, input, .. } => match &task.kind {
+            TaskKind::Function => {
+                abi::call_function(&mut store, &instance, module, &task.export, input)
+                    .map(Output::Json)
+            }
+            TaskKind::Numeric { params, results } => {
+                call_numeric(&mut store, &instance, task, params, results, input).map(Output::Json)
+            }
+            TaskKind::Command => Err(Failure::Task(TaskError::Host(
+                "a command called as a function".into(),
+            ))),
+        },
+        Call::Command { .. } => call_command(&mut store, &instance, module),
+    });
+    let outcome = outcome.map_err(|failure| match failure {
+        Failure::Wasm(error) => classify(error, store.data_mut()),
+        Failure::Task(error) => error,
+    });
+    let Some(captured) = captured else {
+        return outcome;
+    };
+    if captured.overflowed() {
+        return Err(TaskError::OutputLimit {
+            limit: limits.max_output,
+        });
+    }
+    match outcome {
+        Ok(Output::Command(output)) => {
+            let (stdout, stderr) = captured.into_bytes();
+            Ok(Output::Command(CommandOutput {
+                stdout,
+                stderr,
+                ..output
+            }))
+        }
+        other => other,
+    }
+}
+
+/// A fresh instance, its start function and reactor initializer run.
+fn start(store: &mut Store<TaskState>, module: &Module) -> Result<Instance, Failure> {
+    let instance = module.instance_pre().instantiate(&mut *store)?;
+    if let Some(initialize) = module.initialize_export() {
+        let func = instance
+            .get_module_export(&mut *store, initialize)
+            .and_then(wasmtime::Extern::into_func)
+            .ok_or_else(|| {
+                Failure::Task(TaskError::AbiViolation(
+                    "`_initialize` is not a function".into(),
+                ))
+            })?;
+        func.typed::<(), ()>(&*store)?.call(&mut *store, ())?;
+    }
+    Ok(instance)
+}
+
+fn call_command(
+    store: &mut Store<TaskState>,
+    instance: &Instance,
+    module: &Module,
+) -> Result<Output, Failure> {
+    let start = module
+        .task(hecaton_abi::START_EXPORT)
+        .map_err(|error| TaskError::Host(error.to_string()))?;
+    let func = instance
+        .get_module_export(&mut *store, &start.export)
+        .and_then(wasmtime::Extern::into_func)
+        .ok_or_else(|| TaskError::Host("`_start` is missing from the instance".into()))?;
+    let exit_code = match func.typed::<(), ()>(&*store)?.call(&mut *store, ()) {
+        Ok(()) => 0,
+        Err(error) => match classify(error, store.data_mut()) {
+            TaskError::Exit(code) => code,
+            other => return Err(Failure::Task(other)),
+        },
+    };
+    Ok(Output::Command(CommandOutput {
+        exit_code,
+        ..CommandOutput::default()
+    }))
+}
+
+fn call_numeric(
+    store: &mut Store<TaskState>,
+    instance: &Instance,
+    task: &Task,
+    params: &[NumType],
+    results: &[NumType],
+    input: &[u8],
+) -> Result<Vec<u8>, Failure> {
+    let args = numeric_args(params, input).map_err(|message| TaskError::BadInput { message })?;
+    let func = instance
+        .get_module_export(&mut *store, &task.export)
+        .and_then(wasmtime::Extern::into_func)
+        .ok_or_else(|| TaskError::Host("a numeric task is missing from the instance".into()))?;
+    let mut values = vec![Val::I32(0); results.len()];
+    func.call(&mut *store, &args, &mut values)?;
+    let mut json: Vec<serde_json::Value> = values.iter().map(number_json).collect();
+    let output = match json.len() {
+        0 => serde_json::Value::Null,
+        1 => json.remove(0),
+        _ => serde_json::Value::Array(json),
+    };
+    Ok(serde_json::to_vec(&output).map_err(|error| TaskError::Host(error.to_string()))?)
+}
+
+/// The wasm arguments for a numeric task from its JSON input: one number, or an array of them.
+fn numeric_args(params: &[NumType], input: &[u8]) -> Result<Vec<Val>, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(input).map_err(|error| format!("input is not JSON: {error}"))?;
+    let values = match value {
+        serde_json::Value::Array(values) => values,
+        serde_json::Value::Null if params.is_empty() => Vec::new(),
+        single => vec![single],
+    };
+    if values.len() != params.len() {
+        return Err(format!(
+            "expected {} numbers, got {}",
+            params.len(),
+            values.len()
+        ));
+    }
+    params
+        .iter()
+        .zip(&values)
+        .enumerate()
+        .map(|(i, (ty, value))| {
+            number_val(*ty, value)
+                .ok_or_else(|| format!("argument {} is {value}, expected {ty}", i + 1))
+        })
+        .collect()
+}
+
+fn number_val(ty: NumType, value: &serde_json::Value) -> Option<Val> {
+    Some(match ty {
+        NumType::I32 => Val::I32(i32::try_from(value.as_i64()?).ok()?),
+        NumType::I64 => Val::I64(value.as_i64()?),
+        NumType::F32 => Val::F32((value.as_f64()? as f32).to_bits()),
+        NumType::F64 => Val::F64(value.as_f64()?.to_bits()),
+    })
+}
+
+fn number_json(value: &Val) -> serde_json::Value {
+    match value {
+        Val::I32(v) => (*v).into(),
+        Val::I64(v) => (*v).into(),
+        Val::F32(bits) => f64::from(f32::from_bits(*bits)).into(),
+        Val::F64(bits) => f64::from_bits(*bits).into(),
+        _ => serde_json::Value::Null,
+    }
+}

@@ -1,0 +1,86 @@
+//! A test guest with one task per behaviour the integration tests check.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use hecaton_guest::task;
+use serde::{Deserialize, Serialize};
+
+/// A serde struct in.
+#[derive(Debug, Deserialize)]
+pub struct Order {
+    item: String,
+    quantity: u32,
+    unit_price_cents: u64,
+}
+
+/// A serde struct out.
+#[derive(Debug, Serialize)]
+pub struct Invoice {
+    line: String,
+    total_cents: u64,
+    discounted: bool,
+}
+
+/// Structs in and out.
+#[task]
+fn invoice(order: Order) -> Invoice {
+    let total = u64::from(order.quantity) * order.unit_price_cents;
+    Invoice {
+        line: format!("{} x {}", order.quantity, order.item),
+        total_cents: if total > 10_000 {
+            total * 9 / 10
+        } else {
+            total
+        },
+        discounted: total > 10_000,
+    }
+}
+
+/// Several arguments (a JSON array), a vector and an `Option`.
+#[task]
+fn scale(values: Vec<f64>, factor: Option<f64>) -> Vec<f64> {
+    let factor = factor.unwrap_or(1.0);
+    values.into_iter().map(|v| v * factor).collect()
+}
+
+/// No arguments (`null`).
+#[task]
+fn answer() -> u32 {
+    42
+}
+
+/// A `Result`: `Err` is a guest error.
+#[task]
+fn checked_divide(a: i64, b: i64) -> Result<i64, String> {
+    a.checked_div(b)
+        .ok_or_else(|| format!("cannot divide {a} by {b}"))
+}
+
+/// A panic is a guest error carrying its message.
+#[task]
+fn explode(reason: String) -> u32 {
+    panic!("exploded: {reason}")
+}
+
+static CALLS: AtomicU32 = AtomicU32::new(0);
+
+/// Counts its calls in a global: a fresh instance per task returns 1 every time.
+#[task]
+fn count_calls() -> u32 {
+    CALLS.fetch_add(1, Ordering::SeqCst) + 1
+}
+
+/// The task's id and attempt, as the host reports them.
+#[task]
+fn identity() -> (u64, u32) {
+    (hecaton_guest::task_id(), hecaton_guest::attempt())
+}
+
+/// Spins until killed.
+#[task]
+fn spin_forever() -> u64 {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}

@@ -1,0 +1,37 @@
+//! hecaton's integration tests: real guests compiled by `tests/build.rs`, the `.wat` fixtures
+//! of `tests/fixtures`, and the `hecaton` binary.
+
+// The ABI: lying pointers, lengths and statuses are ABI violations, never host panics.
+mod abi_violations;
+// `hecaton run` and `hecaton build` through the real binary: output, exit codes, messages.
+mod cli;
+// Rust guests through the SDK: serde values, several arguments, `Err`, panics, identity.
+mod guest_sdk;
+// A fresh instance for every task: a global counter is 1 on every call.
+mod isolation;
+// WAT and C tasks written from ABI.md, and numeric exports called with JSON numbers.
+mod languages;
+// Every load error is reported at load time, naming the file and the export or import.
+mod loading;
+// `Process`: spawn, join, id, is_finished, kill.
+mod process;
+// Traps are `TaskError::Trap` with their wasmtime code.
+mod traps;
+
+use hecaton::{Module, Process, TaskError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Loads a guest module, panicking with the load error.
+fn load(path: impl AsRef<std::path::Path>) -> Module {
+    Module::from_file(path.as_ref()).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// Runs one task to its end.
+fn run<O: DeserializeOwned>(
+    module: &Module,
+    task: &str,
+    input: &(impl Serialize + ?Sized),
+) -> Result<O, TaskError> {
+    Process::spawn(module, task, input).expect("spawn").join()
+}

@@ -1,0 +1,30 @@
+use hecaton::TaskError;
+use hecaton_tests::fixture;
+
+use crate::{load, run};
+
+fn trap_of(fixture_name: &str, task: &str, input: &serde_json::Value) -> (hecaton::Trap, String) {
+    match run::<serde_json::Value>(&load(fixture(fixture_name)), task, input) {
+        Err(TaskError::Trap { trap, backtrace }) => (trap, backtrace),
+        other => panic!("{fixture_name}: expected a trap, got {other:?}"),
+    }
+}
+
+#[test]
+fn unreachable_is_a_trap_with_its_code_and_backtrace() {
+    let (trap, backtrace) = trap_of("trap-unreachable.wat", "boom", &serde_json::json!(null));
+    assert_eq!(trap, hecaton::Trap::UnreachableCodeReached);
+    assert!(!backtrace.is_empty());
+}
+
+#[test]
+fn integer_division_by_zero_is_a_trap() {
+    let (trap, _) = trap_of("trap-divide-by-zero.wat", "div", &serde_json::json!([1, 0]));
+    assert_eq!(trap, hecaton::Trap::IntegerDivisionByZero);
+}
+
+#[test]
+fn out_of_bounds_access_is_a_trap() {
+    let (trap, _) = trap_of("trap-out-of-bounds.wat", "oob", &serde_json::json!(null));
+    assert_eq!(trap, hecaton::Trap::MemoryOutOfBounds);
+}

@@ -112,6 +112,17 @@ pub enum Error {
     /// wasmtime could not be configured or an engine-level operation failed.
     #[error("wasmtime: {0}")]
     Engine(String),
+    /// A task of a fail-fast `map` or an `apply` failed: the first failure by input index.
+    #[error("task {index} failed: {source}")]
+    Task {
+        /// The input's index (0 for `apply`).
+        index: usize,
+        /// How it failed.
+        source: TaskError,
+    },
+    /// The pool was closed or terminated; it takes no new work.
+    #[error("the pool is closed")]
+    Closed,
     /// An OS thread could not be started.
     #[error("cannot start a thread: {0}")]
     Thread(std::io::Error),
@@ -187,6 +198,30 @@ pub enum TaskError {
     /// Running the task failed in the host (a host-side panic or an unexpected wasmtime error).
     #[error("host failure while running the task: {0}")]
     Host(String),
+}
+
+impl TaskError {
+    /// A short name of the kind of failure, stable for machines: `trap`, `stack_overflow`,
+    /// `timeout`, `out_of_fuel`, `memory_limit`, `output_limit`, `guest_error`, `panic`,
+    /// `bad_input`, `abi_violation`, `exit`, `cancelled`, `instantiate`, `host`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Trap { .. } => "trap",
+            Self::StackOverflow => "stack_overflow",
+            Self::Timeout(_) => "timeout",
+            Self::OutOfFuel => "out_of_fuel",
+            Self::MemoryLimit { .. } => "memory_limit",
+            Self::OutputLimit { .. } => "output_limit",
+            Self::Guest { .. } => "guest_error",
+            Self::Panic { .. } => "panic",
+            Self::BadInput { .. } => "bad_input",
+            Self::AbiViolation(_) => "abi_violation",
+            Self::Exit(_) => "exit",
+            Self::Cancelled => "cancelled",
+            Self::Instantiate(_) => "instantiate",
+            Self::Host(_) => "host",
+        }
+    }
 }
 
 fn backtrace_suffix(backtrace: &str) -> String {

@@ -56,16 +56,20 @@
 mod abi;
 mod engine;
 mod error;
+mod map;
 mod module;
+mod pool;
 mod process;
 mod sandbox;
+mod scheduler;
 mod task;
 
 pub use engine::{EPOCH_TICK, Engine};
 pub use error::{Error, TaskError};
 pub use module::{Module, NumType, TaskKind};
+pub use pool::{AsyncResult, Imap, ImapUnordered, Job, Pool, PoolBuilder, RawImap, WORKERS_ENV};
 pub use process::{Process, ProcessBuilder};
 pub use sandbox::{Limits, Stdio};
-pub use task::CommandOutput;
+pub use task::{CommandInput, CommandOutput, TaskOutput};
 /// wasmtime's trap codes, as [`TaskError::Trap`] reports them.
 pub use wasmtime::Trap;

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::module::Module;
 use crate::sandbox::{CancelFlag, Identity, Limits, Stdio};
-use crate::task::{self, Call, Output};
+use crate::task::{self, Call, CommandStdio, TaskOutput};
 use crate::{Error, TaskError};
 
 /// One task running on its own OS thread, in a fresh instance of its module.
@@ -30,7 +30,7 @@ pub struct Process {
     id: u64,
     cancel: CancelFlag,
     module: Module,
-    thread: JoinHandle<Result<Output, TaskError>>,
+    thread: JoinHandle<Result<TaskOutput, TaskError>>,
 }
 
 /// Options for a [`Process`]; made by [`Process::builder`].
@@ -75,7 +75,7 @@ impl Process {
     /// Interrupts the task: it ends with [`TaskError::Cancelled`] within microseconds if it is
     /// running wasm code. Does nothing to a task that has already ended.
     pub fn kill(&self) {
-        self.cancel.cancel(self.module.engine());
+        self.cancel.cancel_now(self.module.engine());
     }
 
     /// Waits for the task to end and returns its output decoded into `O` (for a command:
@@ -103,8 +103,9 @@ impl ProcessBuilder {
     /// # Errors
     /// As [`Process::spawn`].
     pub fn spawn<I: Serialize + ?Sized>(self, task: &str, input: &I) -> Result<Process, Error> {
-        let call = Call::json(&self.module, task, input)?;
-        self.start(call)
+        let call = Call::json(&self.module, task)?;
+        let input = task::encode_input(task, input)?;
+        self.start(call, input)
     }
 
     /// Starts the module's WASI command with `args` (argv\[0\] is the module's file name) and
@@ -113,11 +114,11 @@ impl ProcessBuilder {
     /// # Errors
     /// [`Error::UnknownTask`] when the module is not a command, [`Error::Thread`].
     pub fn spawn_command(self, args: Vec<String>, stdio: Stdio) -> Result<Process, Error> {
-        let call = Call::command(&self.module, args, stdio)?;
-        self.start(call)
+        let call = Call::command(&self.module, args, CommandStdio::Fixed(stdio))?;
+        self.start(call, Vec::new())
     }
 
-    fn start(self, call: Call) -> Result<Process, Error> {
+    fn start(self, call: Call, input: Vec<u8>) -> Result<Process, Error> {
         let id = task::next_task_id();
         let cancel = CancelFlag::default();
         let (module, limits, task_cancel) = (self.module.clone(), self.limits, cancel.clone());
@@ -128,7 +129,7 @@ impl ProcessBuilder {
                     task_id: id,
                     attempt: 1,
                 };
-                task::run(&module, &call, &limits, identity, task_cancel)
+                task::run(&module, &call, &input, &limits, identity, task_cancel)
             })
             .map_err(Error::Thread)?;
         Ok(Process {

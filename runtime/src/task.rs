@@ -10,7 +10,7 @@ use wasmtime::{Instance, Store, Val};
 use crate::abi::{self, Failure};
 use crate::module::{Module, NumType, Task, TaskKind};
 use crate::sandbox::{
-    CancelFlag, Identity, Limits, Stdio, TaskState, classify, new_store, wasi_context,
+    CancelFlag, Identity, Limits, Stdio, TaskState, WasiSetup, classify, new_store,
 };
 use crate::{Error, TaskError};
 
@@ -25,31 +25,38 @@ pub struct CommandOutput {
     pub stderr: Vec<u8>,
 }
 
-/// A call of a task, ready to run any number of times.
+/// What to call in a fresh instance; the per-item input is given to [`run`] separately.
 #[derive(Clone, Debug)]
 pub(crate) enum Call {
-    /// A function or numeric task on a JSON input.
-    Json { task: Task, input: Vec<u8> },
-    /// A WASI command with these arguments (without argv\[0\]) and streams.
-    Command { args: Vec<String>, stdio: Stdio },
+    /// A function or numeric task; the input is its JSON value.
+    Json(Task),
+    /// The module's WASI command with these arguments (without argv\[0\]).
+    Command {
+        args: Vec<String>,
+        stdio: CommandStdio,
+    },
+}
+
+/// How a WASI command gets each input of a map.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CommandInput {
+    /// The input's bytes are the command's whole stdin.
+    Stdin,
+    /// The input (UTF-8 text) is appended to the command's arguments; stdin is empty.
+    Arg,
+}
+
+/// How a command's streams are set up: fixed, or from each item's input.
+#[derive(Clone, Debug)]
+pub(crate) enum CommandStdio {
+    Fixed(Stdio),
+    PerItem(CommandInput),
 }
 
 impl Call {
-    /// A call of task `name` on `input`, encoded as JSON.
-    pub(crate) fn json<I: Serialize + ?Sized>(
-        module: &Module,
-        name: &str,
-        input: &I,
-    ) -> Result<Self, Error> {
-        let input = serde_json::to_vec(input).map_err(|error| Error::Input {
-            task: name.to_owned(),
-            message: error.to_string(),
-        })?;
-        Self::json_bytes(module, name, input)
-    }
-
-    /// A call of task `name` on an input that is already JSON.
-    pub(crate) fn json_bytes(module: &Module, name: &str, input: Vec<u8>) -> Result<Self, Error> {
+    /// A call of function or numeric task `name`.
+    pub(crate) fn json(module: &Module, name: &str) -> Result<Self, Error> {
         let task = module.task(name)?.clone();
         if task.kind == TaskKind::Command {
             return Err(Error::Input {
@@ -57,29 +64,44 @@ impl Call {
                 message: "a WASI command takes arguments and stdin, not a JSON input".into(),
             });
         }
-        Ok(Self::Json { task, input })
+        Ok(Self::Json(task))
     }
 
     /// A call of the module's WASI command.
-    pub(crate) fn command(module: &Module, args: Vec<String>, stdio: Stdio) -> Result<Self, Error> {
-        let task = module.task(hecaton_abi::START_EXPORT)?;
-        debug_assert_eq!(task.kind, TaskKind::Command);
+    pub(crate) fn command(
+        module: &Module,
+        args: Vec<String>,
+        stdio: CommandStdio,
+    ) -> Result<Self, Error> {
+        module.task(hecaton_abi::START_EXPORT)?;
         Ok(Self::Command { args, stdio })
     }
 }
 
-/// What a task produced.
-#[derive(Clone, Debug)]
-pub(crate) enum Output {
+/// Encodes a task input as JSON.
+pub(crate) fn encode_input<I: Serialize + ?Sized>(task: &str, input: &I) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(input).map_err(|error| Error::Input {
+        task: task.to_owned(),
+        message: error.to_string(),
+    })
+}
+
+/// What a task produced, before decoding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskOutput {
     /// A function or numeric task's JSON value.
     Json(Vec<u8>),
     /// A command's exit code and captured streams.
     Command(CommandOutput),
 }
 
-impl Output {
+impl TaskOutput {
     /// The output decoded into `O`: the JSON value itself, or a [`CommandOutput`] for a command.
-    pub(crate) fn decode<O: serde::de::DeserializeOwned>(&self) -> Result<O, TaskError> {
+    ///
+    /// # Errors
+    /// [`TaskError::AbiViolation`] when the output does not decode into `O`.
+    pub fn decode<O: serde::de::DeserializeOwned>(&self) -> Result<O, TaskError> {
         let decoded = match self {
             Self::Json(bytes) => serde_json::from_slice(bytes),
             Self::Command(output) => serde_json::to_value(output).and_then(serde_json::from_value),
@@ -103,12 +125,13 @@ pub(crate) fn next_task_id() -> u64 {
 pub(crate) fn run(
     module: &Module,
     call: &Call,
+    input: &[u8],
     limits: &Limits,
     identity: Identity,
     cancel: CancelFlag,
-) -> Result<Output, TaskError> {
+) -> Result<TaskOutput, TaskError> {
     catch_unwind(AssertUnwindSafe(|| {
-        run_fresh(module, call, limits, identity, cancel)
+        run_fresh(module, call, input, limits, identity, cancel)
     }))
     .unwrap_or_else(|panic| {
         let message = panic
@@ -123,38 +146,32 @@ pub(crate) fn run(
 fn run_fresh(
     module: &Module,
     call: &Call,
+    input: &[u8],
     limits: &Limits,
     identity: Identity,
     cancel: CancelFlag,
-) -> Result<Output, TaskError> {
-    let (wasi, captured) = if module.imports_wasi() {
+) -> Result<TaskOutput, TaskError> {
+    let wasi_setup = module.imports_wasi().then(|| {
         let program = module.path().file_name().map_or_else(
             || "task.wasm".to_owned(),
             |name| name.to_string_lossy().into_owned(),
         );
         let (args, stdio) = match call {
-            Call::Json { .. } => (vec![program], &Stdio::Diagnostics),
-            Call::Command { args, stdio } => (
-                std::iter::once(program)
-                    .chain(args.iter().cloned())
-                    .collect(),
-                stdio,
-            ),
+            Call::Json(_) => (vec![program], Stdio::Diagnostics),
+            Call::Command { args, stdio } => command_setup(program, args, stdio, input),
         };
-        let (wasi, captured) = wasi_context(&args, stdio, limits);
-        (Some(wasi), captured)
-    } else {
-        (None, None)
-    };
-    let mut store = new_store(module.engine(), identity, limits, wasi, cancel);
+        WasiSetup { args, stdio }
+    });
+    let mut store = new_store(module.engine(), identity, limits, wasi_setup, cancel);
     let outcome = start(&mut store, module).and_then(|instance| match call {
-        Call::Json { task, input, .. } => match &task.kind {
+        Call::Json(task) => match &task.kind {
             TaskKind::Function => {
                 abi::call_function(&mut store, &instance, module, &task.export, input)
-                    .map(Output::Json)
+                    .map(TaskOutput::Json)
             }
             TaskKind::Numeric { params, results } => {
-                call_numeric(&mut store, &instance, task, params, results, input).map(Output::Json)
+                call_numeric(&mut store, &instance, task, params, results, input)
+                    .map(TaskOutput::Json)
             }
             TaskKind::Command => Err(Failure::Task(TaskError::Host(
                 "a command called as a function".into(),
@@ -166,7 +183,7 @@ fn run_fresh(
         Failure::Wasm(error) => classify(error, store.data_mut()),
         Failure::Task(error) => error,
     });
-    let Some(captured) = captured else {
+    let Some(captured) = store.data_mut().captured.take() else {
         return outcome;
     };
     if captured.overflowed() {
@@ -175,9 +192,9 @@ fn run_fresh(
         });
     }
     match outcome {
-        Ok(Output::Command(output)) => {
+        Ok(TaskOutput::Command(output)) => {
             let (stdout, stderr) = captured.into_bytes();
-            Ok(Output::Command(CommandOutput {
+            Ok(TaskOutput::Command(CommandOutput {
                 stdout,
                 stderr,
                 ..output
@@ -185,6 +202,29 @@ fn run_fresh(
         }
         other => other,
     }
+}
+
+/// A command's argv and streams for one input.
+fn command_setup(
+    program: String,
+    args: &[String],
+    stdio: &CommandStdio,
+    input: &[u8],
+) -> (Vec<String>, Stdio) {
+    let mut argv: Vec<String> = std::iter::once(program)
+        .chain(args.iter().cloned())
+        .collect();
+    let stdio = match stdio {
+        CommandStdio::Fixed(stdio) => stdio.clone(),
+        CommandStdio::PerItem(CommandInput::Stdin) => Stdio::Capture {
+            stdin: input.to_vec(),
+        },
+        CommandStdio::PerItem(CommandInput::Arg) => {
+            argv.push(String::from_utf8_lossy(input).into_owned());
+            Stdio::Capture { stdin: Vec::new() }
+        }
+    };
+    (argv, stdio)
 }
 
 /// A fresh instance, its start function and reactor initializer run.
@@ -208,7 +248,7 @@ fn call_command(
     store: &mut Store<TaskState>,
     instance: &Instance,
     module: &Module,
-) -> Result<Output, Failure> {
+) -> Result<TaskOutput, Failure> {
     let start = module
         .task(hecaton_abi::START_EXPORT)
         .map_err(|error| TaskError::Host(error.to_string()))?;
@@ -223,7 +263,7 @@ fn call_command(
             other => return Err(Failure::Task(other)),
         },
     };
-    Ok(Output::Command(CommandOutput {
+    Ok(TaskOutput::Command(CommandOutput {
         exit_code,
         ..CommandOutput::default()
     }))

@@ -193,3 +193,193 @@ fn help_lists_the_exit_codes() {
         stdout(&output)
     );
 }
+
+#[test]
+fn map_prints_the_seeds_squares_one_per_line() {
+    let output = hecaton(
+        &[
+            "map",
+            "examples/guests/square",
+            "--invoke",
+            "square",
+            "1",
+            "2",
+            "3",
+            "4",
+            "5",
+        ],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "1\n4\n9\n16\n25\n");
+    let output = hecaton(
+        &[
+            "map",
+            SQUARE,
+            "--invoke",
+            "square",
+            "--json-array",
+            "1",
+            "2",
+            "3",
+            "4",
+            "5",
+        ],
+        b"",
+    );
+    assert_eq!(stdout(&output), "[1, 4, 9, 16, 25]\n");
+}
+
+#[test]
+fn map_reads_json_lines_from_stdin_in_order() {
+    let input: String = (1..=2000).map(|i| format!("{i}\n")).collect();
+    let output = hecaton(
+        &["map", SQUARE, "--invoke", "square", "-j", "2"],
+        input.as_bytes(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let expected: String = (1..=2000i64).map(|i| format!("{}\n", i * i)).collect();
+    assert_eq!(stdout(&output), expected);
+}
+
+#[test]
+fn map_reads_an_input_file() {
+    let path = std::env::temp_dir().join(format!("hecaton-map-input-{}.jsonl", std::process::id()));
+    std::fs::write(&path, "3\n4\n").unwrap();
+    let output = hecaton(
+        &[
+            "map",
+            SQUARE,
+            "--invoke",
+            "square",
+            "--input",
+            path.to_str().unwrap(),
+        ],
+        b"",
+    );
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(stdout(&output), "9\n16\n", "{}", stderr(&output));
+}
+
+#[test]
+fn map_unordered_tags_outputs_with_their_index() {
+    let output = hecaton(
+        &[
+            "map",
+            SQUARE,
+            "--invoke",
+            "square",
+            "--unordered",
+            "--chunksize",
+            "1",
+        ],
+        b"1\n2\n3\n",
+    );
+    let mut lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    lines.sort_by_key(|line| line["index"].as_u64());
+    assert_eq!(
+        lines,
+        [
+            serde_json::json!({"index": 0, "output": 1}),
+            serde_json::json!({"index": 1, "output": 4}),
+            serde_json::json!({"index": 2, "output": 9})
+        ]
+    );
+}
+
+#[test]
+fn map_fail_fast_names_the_input_and_keeps_what_was_computed() {
+    let output = hecaton(
+        &["map", PROBE, "--invoke", "checked_divide"],
+        b"[4, 2]\n[6, 3]\n[1, 0]\n[8, 2]\n",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout(&output), "2\n2\n");
+    assert!(
+        stderr(&output).contains("input 2 (line 3) failed: guest error: cannot divide 1 by 0"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn map_keep_going_writes_an_error_record_and_exits_1() {
+    let output = hecaton(
+        &["map", PROBE, "--invoke", "checked_divide", "--keep-going"],
+        b"[4, 2]\n[1, 0]\n[8, 2]\n",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "2");
+    let record: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+    assert_eq!(record["index"], 1);
+    assert_eq!(record["line"], 2);
+    assert_eq!(record["error"]["kind"], "guest_error");
+    assert_eq!(lines[2], "4");
+}
+
+#[test]
+fn map_malformed_line_fail_fast_exits_2_with_its_line_after_the_earlier_outputs() {
+    let output = hecaton(
+        &["map", SQUARE, "--invoke", "square"],
+        b"1\n2\nnot json\n4\n",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stdout(&output), "1\n4\n");
+    assert!(
+        stderr(&output).contains("input line 3 is not valid: not JSON"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn map_malformed_line_keep_going_is_an_error_record() {
+    let output = hecaton(
+        &["map", SQUARE, "--invoke", "square", "--keep-going"],
+        b"1\nnot json\n3\n",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let lines: Vec<String> = stdout(&output).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines[1].contains("\"kind\":\"bad_input\"") && lines[1].contains("line 2"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[2], "9");
+}
+
+#[test]
+fn map_command_gives_each_input_as_stdin() {
+    let output = hecaton(
+        &["map", ECHO, "--stdin", "--argv", "x"],
+        b"\"one\"\n\"two\"\n",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"exit_code": 0, "stdout": "x\none", "stderr": "to stderr"})
+    );
+    assert_eq!(lines[1]["stdout"], "x\ntwo");
+}
+
+#[test]
+fn map_command_appends_raw_lines_to_argv() {
+    let output = hecaton(&["map", ECHO, "--arg", "--lines"], b"exit=3\nplain words\n");
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["exit_code"], 3);
+    assert_eq!(lines[0]["stdout"], "exit=3\n");
+    assert_eq!(lines[1]["stdout"], "plain words\n");
+}

@@ -13,6 +13,8 @@ mod isolation;
 mod languages;
 // Every load error is reported at load time, naming the file and the export or import.
 mod loading;
+// `Pool`: map, map_all, imap, imap_unordered, starmap, apply, apply_async, close, terminate.
+mod pool;
 // `Process`: spawn, join, id, is_finished, kill.
 mod process;
 // Traps are `TaskError::Trap` with their wasmtime code.

@@ -8,8 +8,10 @@ use hecaton::TaskError;
 pub(crate) const CODES: &str = "\
 Exit codes:
   0    success (a command: its own exit code)
-  1    the task failed on its own terms: a guest error, a panic, input it could not decode
-  2    usage or load error: bad arguments, a module that is not a task module, a build failure
+  1    a task failed on its own terms: a guest error, a panic, input it could not decode;
+       `map --keep-going`: some inputs failed
+  2    usage, load or input error: bad arguments, a module that is not a task module, a build
+       failure, a malformed input line
   3    the task was stopped: a trap, a limit, a timeout, an ABI violation
   130  interrupted (Ctrl-C)";
 

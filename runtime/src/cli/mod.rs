@@ -2,6 +2,7 @@
 
 mod build;
 mod exit;
+mod map;
 mod run;
 
 use std::process::ExitCode;
@@ -10,8 +11,8 @@ use clap::{Parser, Subcommand};
 
 pub(crate) use exit::Exit;
 
-/// Run WebAssembly tasks in fresh sandboxed instances: one task (`run`), or a module built from a
-/// Rust crate (`build`).
+/// Run WebAssembly tasks in fresh sandboxed instances: one task (`run`), a task over many inputs on
+/// every core (`map`), or a module built from a Rust crate (`build`).
 #[derive(Debug, Parser)]
 #[command(name = "hecaton", version, about, long_about = None, after_help = exit::CODES)]
 struct Cli {
@@ -23,6 +24,7 @@ struct Cli {
 enum Command {
     Build(build::BuildArgs),
     Run(run::RunArgs),
+    Map(map::MapArgs),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -30,6 +32,7 @@ pub(crate) fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Build(args) => build::main(&args),
         Command::Run(args) => run::main(args),
+        Command::Map(args) => map::main(args),
     };
     match outcome {
         Ok(exit) => exit.into(),

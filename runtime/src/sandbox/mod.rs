@@ -16,8 +16,10 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 
 pub(crate) use classify::classify;
 pub use limits::Limits;
+pub(crate) use wasi::CapturedOutput;
 pub use wasi::Stdio;
-pub(crate) use wasi::{link_wasi, wasi_context};
+pub(crate) use wasi::link_wasi;
+use wasi::wasi_context;
 
 use crate::{Engine, TaskError};
 
@@ -26,7 +28,12 @@ const MAX_PANIC_MESSAGE: usize = 64 << 10;
 
 /// The data of one task's store: who the task is, what it may use, and why the host stopped it.
 pub(crate) struct TaskState {
-    pub(crate) wasi: Option<WasiP1Ctx>,
+    /// Made on the task's first WASI call, from `wasi_setup`: a function task that never calls
+    /// WASI (most do not) does not pay for a WASI context.
+    wasi: Option<WasiP1Ctx>,
+    wasi_setup: Option<WasiSetup>,
+    /// The task's captured stdout and stderr, once its WASI context exists.
+    pub(crate) captured: Option<CapturedOutput>,
     task_id: u64,
     attempt: u32,
     pub(crate) limits: Limits,
@@ -36,7 +43,27 @@ pub(crate) struct TaskState {
     stopped: Option<TaskError>,
 }
 
+/// What a task's WASI context will hold: its argv and its streams.
+pub(crate) struct WasiSetup {
+    pub(crate) args: Vec<String>,
+    pub(crate) stdio: Stdio,
+}
+
 impl TaskState {
+    /// The task's WASI context, made on first use.
+    fn wasi_ctx(&mut self) -> &mut WasiP1Ctx {
+        let (setup, limits, captured) = (&mut self.wasi_setup, &self.limits, &mut self.captured);
+        self.wasi.get_or_insert_with(|| {
+            let setup = setup.take().unwrap_or(WasiSetup {
+                args: Vec::new(),
+                stdio: Stdio::Diagnostics,
+            });
+            let (ctx, output) = wasi_context(&setup.args, &setup.stdio, limits);
+            *captured = output;
+            ctx
+        })
+    }
+
     /// Records why the task is being stopped and returns the error that unwinds the guest.
     fn stop(&mut self, reason: TaskError) -> wasmtime::Error {
         let error = wasmtime::Error::msg(reason.to_string());
@@ -45,19 +72,49 @@ impl TaskState {
     }
 }
 
-/// A flag that cancels a task, shared between the task and whoever may kill it.
+/// A flag that cancels tasks: one task (a `Process`), or every task of a map or a pool. A flag
+/// made by [`CancelFlag::child`] is also cancelled when its parent is.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct CancelFlag(Arc<AtomicBool>);
+pub(crate) struct CancelFlag(Arc<CancelNode>);
+
+#[derive(Debug, Default)]
+struct CancelNode {
+    cancelled: AtomicBool,
+    parent: Option<CancelFlag>,
+}
 
 impl CancelFlag {
-    /// Cancels the task: it stops at its next epoch check, which `engine` triggers at once.
-    pub(crate) fn cancel(&self, engine: &Engine) {
-        self.0.store(true, Ordering::SeqCst);
+    /// A flag cancelled by its own `cancel` or by this one's.
+    pub(crate) fn child(&self) -> Self {
+        Self(Arc::new(CancelNode {
+            cancelled: AtomicBool::new(false),
+            parent: Some(self.clone()),
+        }))
+    }
+
+    /// Cancels: running tasks stop at their next epoch check (within one [`crate::EPOCH_TICK`]),
+    /// tasks not started yet are not started.
+    pub(crate) fn cancel(&self) {
+        self.0.cancelled.store(true, Ordering::SeqCst);
+    }
+
+    /// Cancels and makes the engine's running tasks check at once.
+    pub(crate) fn cancel_now(&self, engine: &Engine) {
+        self.cancel();
         engine.interrupt_now();
     }
 
     pub(crate) fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        let mut node = &self.0;
+        loop {
+            if node.cancelled.load(Ordering::Relaxed) {
+                return true;
+            }
+            match &node.parent {
+                Some(parent) => node = &parent.0,
+                None => return false,
+            }
+        }
     }
 }
 
@@ -72,11 +129,13 @@ pub(crate) fn new_store(
     engine: &Engine,
     identity: Identity,
     limits: &Limits,
-    wasi: Option<WasiP1Ctx>,
+    wasi_setup: Option<WasiSetup>,
     cancel: CancelFlag,
 ) -> Store<TaskState> {
     let state = TaskState {
-        wasi,
+        wasi: None,
+        wasi_setup,
+        captured: None,
         task_id: identity.task_id,
         attempt: identity.attempt,
         limits: limits.clone(),

@@ -48,14 +48,7 @@ impl CapturedOutput {
 
 /// Adds WASI preview 1 to `linker`, for modules that import it.
 pub(crate) fn link_wasi(linker: &mut Linker<TaskState>) -> wasmtime::Result<()> {
-    p1::add_to_linker_sync(linker, |state| {
-        // A store gets a WASI context whenever its module imports WASI, and only such a module
-        // can call these functions.
-        state
-            .wasi
-            .as_mut()
-            .expect("a module that imports WASI runs with a WASI context")
-    })
+    p1::add_to_linker_sync(linker, TaskState::wasi_ctx)
 }
 
 /// A WASI context with these arguments and streams, and nothing else of the host: no

@@ -84,3 +84,29 @@ fn spin_forever() -> u64 {
         n = std::hint::black_box(n.wrapping_add(1));
     }
 }
+
+/// Spins `n` iterations and returns `n`: a task of adjustable weight.
+#[task]
+fn spin(n: u64) -> u64 {
+    let mut i = 0;
+    while std::hint::black_box(i) < n {
+        i += 1;
+    }
+    i
+}
+
+/// Fails at once when `id` is 0, else spins for a long time (for fail-fast tests).
+#[task]
+fn fail_or_spin(id: u64, _unused: u64) -> Result<u64, String> {
+    if id == 0 {
+        return Err("input 0 fails".into());
+    }
+    Ok(spin(2_000_000_000))
+}
+
+/// Sleeps `ms` milliseconds (a WASI clock wait): work that takes time but no CPU.
+#[task]
+fn nap(ms: u64) -> u64 {
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    ms
+}

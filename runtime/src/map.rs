@@ -1,0 +1,310 @@
+//! The map engine: reads inputs lazily, cuts them into chunks, keeps a bounded number of items
+//! in flight on the scheduler, and hands outcomes back in input order (through a bounded reorder
+//! buffer) or as they complete.
+//!
+//! Memory is bounded whatever the input's length: at most `4 × workers` chunks are in flight, and
+//! an ordered map holds at most the in-flight items in its reorder buffer.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::TaskError;
+use crate::module::Module;
+use crate::sandbox::{CancelFlag, Identity, Limits};
+use crate::scheduler::{Producer, Scheduler};
+use crate::task::{self, Call, TaskOutput};
+
+/// Chunks in flight per worker: enough that a worker finishing a chunk finds the next one queued.
+const CHUNKS_PER_WORKER: usize = 4;
+/// The duration an adaptive chunk aims at: long enough to amortize scheduling, short enough to
+/// balance and to stream.
+const TARGET_CHUNK_TIME: Duration = Duration::from_millis(2);
+/// The largest adaptive chunk.
+const MAX_ADAPTIVE_CHUNK: usize = 4096;
+
+/// One outcome of a map: the input's index and what its task produced.
+pub(crate) type Outcome = (usize, Result<TaskOutput, TaskError>);
+
+/// How a map cuts its input into chunks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Chunking {
+    /// This many items per chunk.
+    Fixed(usize),
+    /// Python's rule for a known length, adaptive (by measured task time) for a stream.
+    Auto,
+}
+
+/// What every chunk of one map shares.
+pub(crate) struct MapShared {
+    pub(crate) module: Module,
+    pub(crate) call: Call,
+    pub(crate) limits: Limits,
+    /// Cancelled when the map is dropped or its pool terminated: remaining items are skipped,
+    /// running ones interrupted.
+    pub(crate) cancel: CancelFlag,
+    /// Fail-fast maps skip items after the first failure by index (`usize::MAX`: none yet).
+    pub(crate) fail_fast: bool,
+    first_failure: AtomicUsize,
+    /// Mean task time in nanoseconds (exponentially weighted), for adaptive chunks.
+    mean_task_nanos: AtomicU64,
+    results: mpsc::Sender<Vec<Outcome>>,
+}
+
+impl MapShared {
+    /// Runs one chunk's items in order on the calling worker and sends their outcomes back.
+    fn run_chunk(&self, items: Vec<(usize, Vec<u8>)>) {
+        let mut outcomes = Vec::with_capacity(items.len());
+        for (index, input) in items {
+            outcomes.push((index, self.run_item(index, &input)));
+        }
+        // The receiver is gone when the map was dropped: the outcomes are no longer wanted.
+        let _ = self.results.send(outcomes);
+    }
+
+    fn run_item(&self, index: usize, input: &[u8]) -> Result<TaskOutput, TaskError> {
+        let skipped = self.fail_fast && index > self.first_failure.load(Ordering::Relaxed);
+        if skipped || self.cancel.is_cancelled() {
+            return Err(TaskError::Cancelled);
+        }
+        let started = Instant::now();
+        let identity = Identity {
+            task_id: task::next_task_id(),
+            attempt: 1,
+        };
+        let outcome = task::run(
+            &self.module,
+            &self.call,
+            input,
+            &self.limits,
+            identity,
+            self.cancel.clone(),
+        );
+        self.record_task_time(started.elapsed());
+        if self.fail_fast && matches!(&outcome, Err(error) if *error != TaskError::Cancelled) {
+            self.first_failure.fetch_min(index, Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    fn record_task_time(&self, elapsed: Duration) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let mean = self.mean_task_nanos.load(Ordering::Relaxed);
+        let updated = if mean == 0 {
+            nanos
+        } else {
+            (mean * 7 + nanos) / 8
+        };
+        self.mean_task_nanos
+            .store(updated.max(1), Ordering::Relaxed);
+    }
+}
+
+/// An input prepared for a map: bytes to run, or an outcome known without running (an input
+/// that could not be encoded or parsed).
+pub(crate) type Prepared = Result<Vec<u8>, TaskError>;
+
+/// A running map: an iterator of outcomes that pulls its inputs as it goes.
+pub(crate) struct MapStream<'p> {
+    scheduler: &'p Scheduler,
+    shared: Arc<MapShared>,
+    results: mpsc::Receiver<Vec<Outcome>>,
+    inputs: Box<dyn Iterator<Item = Prepared> + 'p>,
+    inputs_done: bool,
+    /// A fail-fast map stops reading once an outcome failed.
+    stopped: bool,
+    ordered: bool,
+    chunking: Chunking,
+    known_length: Option<usize>,
+    workers: usize,
+    next_index: usize,
+    next_to_yield: usize,
+    in_flight: usize,
+    ready: BTreeMap<usize, Result<TaskOutput, TaskError>>,
+    _producer: Producer,
+}
+
+/// The settings of one map.
+pub(crate) struct MapSettings {
+    pub(crate) module: Module,
+    pub(crate) call: Call,
+    pub(crate) limits: Limits,
+    pub(crate) cancel: CancelFlag,
+    pub(crate) chunking: Chunking,
+    pub(crate) ordered: bool,
+    pub(crate) fail_fast: bool,
+    pub(crate) workers: usize,
+}
+
+impl<'p> MapStream<'p> {
+    pub(crate) fn new(
+        scheduler: &'p Scheduler,
+        settings: MapSettings,
+        inputs: Box<dyn Iterator<Item = Prepared> + 'p>,
+    ) -> Self {
+        let (sender, results) = mpsc::channel();
+        let known_length = match inputs.size_hint() {
+            (low, Some(high)) if low == high => Some(low),
+            _ => None,
+        };
+        let shared = Arc::new(MapShared {
+            module: settings.module,
+            call: settings.call,
+            limits: settings.limits,
+            cancel: settings.cancel,
+            fail_fast: settings.fail_fast,
+            first_failure: AtomicUsize::new(usize::MAX),
+            mean_task_nanos: AtomicU64::new(0),
+            results: sender,
+        });
+        Self {
+            scheduler,
+            shared,
+            results,
+            inputs,
+            inputs_done: false,
+            stopped: false,
+            ordered: settings.ordered,
+            chunking: settings.chunking,
+            known_length,
+            workers: settings.workers.max(1),
+            next_index: 0,
+            next_to_yield: 0,
+            in_flight: 0,
+            ready: BTreeMap::new(),
+            _producer: scheduler.producer(),
+        }
+    }
+
+    /// The next outcome if one is ready now, without waiting.
+    pub(crate) fn try_next(&mut self) -> Option<Outcome> {
+        self.fill();
+        self.receive_ready();
+        self.pop_ready()
+    }
+
+    /// The chunk size for the next chunk.
+    fn chunk_size(&self) -> usize {
+        match (self.chunking, self.known_length) {
+            (Chunking::Fixed(size), _) => size.max(1),
+            // Python's rule: four chunks per worker.
+            (Chunking::Auto, Some(length)) => {
+                length.div_ceil(self.workers * CHUNKS_PER_WORKER).max(1)
+            }
+            (Chunking::Auto, None) => {
+                let mean = self.shared.mean_task_nanos.load(Ordering::Relaxed);
+                let target = TARGET_CHUNK_TIME.as_nanos() as u64;
+                // No measurement yet: one item, to measure quickly.
+                target.checked_div(mean).map_or(1, |size| {
+                    usize::try_from(size)
+                        .unwrap_or(MAX_ADAPTIVE_CHUNK)
+                        .clamp(1, MAX_ADAPTIVE_CHUNK)
+                })
+            }
+        }
+    }
+
+    /// Reads inputs and queues chunks until the read-ahead bound is reached.
+    fn fill(&mut self) {
+        while !self.inputs_done && !self.stopped {
+            let size = self.chunk_size();
+            if self.in_flight + size > size * CHUNKS_PER_WORKER * self.workers {
+                return;
+            }
+            let mut items = Vec::with_capacity(size);
+            while items.len() < size {
+                let Some(input) = self.inputs.next() else {
+                    self.inputs_done = true;
+                    break;
+                };
+                let index = self.next_index;
+                self.next_index += 1;
+                match input {
+                    Ok(bytes) => items.push((index, bytes)),
+                    Err(error) => {
+                        self.stopped |= self.shared.fail_fast;
+                        self.ready.insert(index, Err(error));
+                        if self.stopped {
+                            break;
+                        }
+                    }
+                }
+            }
+            if items.is_empty() {
+                continue;
+            }
+            self.in_flight += items.len();
+            let shared = Arc::clone(&self.shared);
+            self.scheduler
+                .push(Box::new(move || shared.run_chunk(items)));
+        }
+    }
+
+    fn receive_ready(&mut self) {
+        while let Ok(batch) = self.results.try_recv() {
+            self.accept(batch);
+        }
+    }
+
+    fn accept(&mut self, batch: Vec<Outcome>) {
+        for (index, outcome) in batch {
+            self.in_flight -= 1;
+            if self.shared.fail_fast
+                && matches!(&outcome, Err(error) if *error != TaskError::Cancelled)
+            {
+                self.stopped = true;
+            }
+            self.ready.insert(index, outcome);
+        }
+    }
+
+    fn pop_ready(&mut self) -> Option<Outcome> {
+        let index = if self.ordered {
+            self.next_to_yield
+        } else {
+            *self.ready.keys().next()?
+        };
+        let outcome = self.ready.remove(&index)?;
+        if self.ordered {
+            self.next_to_yield += 1;
+        }
+        Some((index, outcome))
+    }
+}
+
+impl Iterator for MapStream<'_> {
+    type Item = Outcome;
+
+    fn next(&mut self) -> Option<Outcome> {
+        loop {
+            if let Some(outcome) = self.try_next() {
+                return Some(outcome);
+            }
+            if self.in_flight == 0 && (self.inputs_done || self.stopped) {
+                // An ordered map that stopped early may hold outcomes past a gap of unread
+                // inputs; they are yielded in order.
+                return self.ready.pop_first();
+            }
+            if self.in_flight == 0 {
+                continue;
+            }
+            match self.results.recv() {
+                Ok(batch) => self.accept(batch),
+                // Every sender is a queued chunk of this map; they cannot all be gone while items
+                // are in flight unless the pool's workers died.
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+impl Drop for MapStream<'_> {
+    fn drop(&mut self) {
+        // Outcomes nobody will read: skip what has not started and interrupt what runs.
+        if self.in_flight > 0 {
+            self.shared.cancel.cancel_now(self.shared.module.engine());
+        }
+    }
+}

@@ -1,0 +1,589 @@
+//! [`Pool`]: Python's `multiprocessing.Pool` for wasm tasks — `map`, `imap`, `imap_unordered`,
+//! `starmap`, `apply`, `apply_async` — on a work-stealing scheduler, every task in a fresh instance.
+
+use std::marker::PhantomData;
+use std::num::NonZeroUsize;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::map::{Chunking, MapSettings, MapStream, Prepared};
+use crate::module::Module;
+use crate::sandbox::{CancelFlag, Identity, Limits};
+use crate::scheduler::Scheduler;
+use crate::task::{self, Call, CommandInput, CommandStdio, TaskOutput};
+use crate::{Engine, Error, TaskError};
+
+/// The environment variable that sets the default number of workers.
+pub const WORKERS_ENV: &str = "HECATON_WORKERS";
+
+/// A pool of worker threads running tasks, each in a fresh instance of its module.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use hecaton::{Engine, Module, Pool};
+///
+/// let wat = r#"(module (func (export "square") (param i64) (result i64)
+///     local.get 0 local.get 0 i64.mul))"#;
+/// let module = Module::from_bytes(&Engine::shared()?, "square.wat", wat.as_bytes())?;
+/// let pool = Pool::builder().workers(2).build()?;
+/// let squares: Vec<i64> = pool.map(&module, "square", [1, 2, 3, 4, 5])?;
+/// assert_eq!(squares, [1, 4, 9, 16, 25]);
+/// # Ok(()) }
+/// ```
+///
+/// **Dropping a pool** closes it and waits for the work already queued (every `apply_async` not
+/// yet finished) to end; iterators of a map borrow the pool, so they are gone by then, and a map
+/// dropped before its end cancels its remaining items. Call [`Pool::terminate`] first to
+/// interrupt running tasks instead of waiting for them.
+#[derive(Debug)]
+pub struct Pool {
+    scheduler: Scheduler,
+    workers: usize,
+    limits: Limits,
+    chunking: Chunking,
+    cancel: CancelFlag,
+    engine: Engine,
+}
+
+/// Settings for a [`Pool`]; made by [`Pool::builder`].
+#[derive(Clone, Debug)]
+pub struct PoolBuilder {
+    workers: Option<usize>,
+    limits: Limits,
+    chunksize: Option<usize>,
+}
+
+impl Pool {
+    /// A builder with the defaults: workers from `HECATON_WORKERS` or the available parallelism,
+    /// [`Limits::default`], automatic chunk size.
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder {
+            workers: None,
+            limits: Limits::default(),
+            chunksize: None,
+        }
+    }
+
+    /// The number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// A job of task `task` of `module`, to set per-job options (chunk size) before mapping.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTask`], [`Error::Input`] for a command (use [`Pool::command_job`]),
+    /// [`Error::Closed`].
+    pub fn job(&self, module: &Module, task: &str) -> Result<Job<'_>, Error> {
+        let call = Call::json(module, task)?;
+        self.new_job(module, call)
+    }
+
+    /// A job of the module's WASI command: each input becomes its stdin or its last argument.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTask`] when the module is not a command, [`Error::Closed`].
+    pub fn command_job(
+        &self,
+        module: &Module,
+        args: Vec<String>,
+        input: CommandInput,
+    ) -> Result<Job<'_>, Error> {
+        let call = Call::command(module, args, CommandStdio::PerItem(input))?;
+        self.new_job(module, call)
+    }
+
+    fn new_job(&self, module: &Module, call: Call) -> Result<Job<'_>, Error> {
+        if self.scheduler.is_closed() || self.cancel.is_cancelled() {
+            return Err(Error::Closed);
+        }
+        Ok(Job {
+            pool: self,
+            module: module.clone(),
+            call,
+            chunking: self.chunking,
+        })
+    }
+
+    /// Runs `task` on every input and returns the outputs in input order. Fail-fast: the first
+    /// failure by index stops scheduling, cancels what is left and is returned.
+    ///
+    /// # Errors
+    /// [`Error::Task`] with the failing index, or a job error as [`Pool::job`].
+    pub fn map<I, O>(
+        &self,
+        module: &Module,
+        task: &str,
+        inputs: impl IntoIterator<Item = I>,
+    ) -> Result<Vec<O>, Error>
+    where
+        I: Serialize,
+        O: DeserializeOwned,
+    {
+        self.job(module, task)?.map(inputs)
+    }
+
+    /// [`Pool::map`] for tasks of several arguments, given as tuples (Python's `starmap`). A tuple
+    /// is encoded as a JSON array, which is how a task of several parameters takes them.
+    ///
+    /// # Errors
+    /// As [`Pool::map`].
+    pub fn starmap<I, O>(
+        &self,
+        module: &Module,
+        task: &str,
+        inputs: impl IntoIterator<Item = I>,
+    ) -> Result<Vec<O>, Error>
+    where
+        I: Serialize,
+        O: DeserializeOwned,
+    {
+        self.map(module, task, inputs)
+    }
+
+    /// Runs `task` on every input and returns every outcome in input order: nothing is lost to a
+    /// failure.
+    ///
+    /// # Errors
+    /// Only job errors, as [`Pool::job`]; task failures are in the vector.
+    pub fn map_all<I, O>(
+        &self,
+        module: &Module,
+        task: &str,
+        inputs: impl IntoIterator<Item = I>,
+    ) -> Result<Vec<Result<O, TaskError>>, Error>
+    where
+        I: Serialize,
+        O: DeserializeOwned,
+    {
+        Ok(self.job(module, task)?.map_all(inputs))
+    }
+
+    /// A lazy, ordered iterator of outcomes that reads its inputs as it goes (a few chunks per
+    /// worker ahead), so an endless input runs in bounded memory. Dropping it cancels the rest.
+    ///
+    /// # Errors
+    /// As [`Pool::job`].
+    pub fn imap<'p, I, O>(
+        &'p self,
+        module: &Module,
+        task: &str,
+        inputs: impl IntoIterator<Item = I> + 'p,
+    ) -> Result<Imap<'p, O>, Error>
+    where
+        I: Serialize + 'p,
+        O: DeserializeOwned,
+    {
+        Ok(self.job(module, task)?.imap(inputs))
+    }
+
+    /// As [`Pool::imap`], but outcomes come as tasks complete, with their input index.
+    ///
+    /// # Errors
+    /// As [`Pool::job`].
+    pub fn imap_unordered<'p, I, O>(
+        &'p self,
+        module: &Module,
+        task: &str,
+        inputs: impl IntoIterator<Item = I> + 'p,
+    ) -> Result<ImapUnordered<'p, O>, Error>
+    where
+        I: Serialize + 'p,
+        O: DeserializeOwned,
+    {
+        Ok(self.job(module, task)?.imap_unordered(inputs))
+    }
+
+    /// Runs one task on the pool and waits for its output.
+    ///
+    /// # Errors
+    /// [`Error::Task`] (index 0) when the task fails, or a job error as [`Pool::job`].
+    pub fn apply<I, O>(&self, module: &Module, task: &str, input: &I) -> Result<O, Error>
+    where
+        I: Serialize + ?Sized,
+        O: DeserializeOwned,
+    {
+        self.apply_async(module, task, input)?
+            .get()
+            .map_err(|source| Error::Task { index: 0, source })
+    }
+
+    /// Queues one task and returns a handle to its outcome at once.
+    ///
+    /// # Errors
+    /// As [`Pool::job`], and [`Error::Input`] when the input cannot be encoded.
+    pub fn apply_async<I, O>(
+        &self,
+        module: &Module,
+        task: &str,
+        input: &I,
+    ) -> Result<AsyncResult<O>, Error>
+    where
+        I: Serialize + ?Sized,
+        O: DeserializeOwned,
+    {
+        let job = self.job(module, task)?;
+        let input = task::encode_input(task, input)?;
+        let (sender, receiver) = mpsc::channel();
+        let (module, call, limits, cancel) = (
+            job.module,
+            job.call,
+            self.limits.clone(),
+            self.cancel.child(),
+        );
+        self.scheduler.push(Box::new(move || {
+            let outcome = if cancel.is_cancelled() {
+                Err(TaskError::Cancelled)
+            } else {
+                let identity = Identity {
+                    task_id: task::next_task_id(),
+                    attempt: 1,
+                };
+                task::run(&module, &call, &input, &limits, identity, cancel)
+            };
+            // The handle may have been dropped: nobody wants the outcome.
+            let _ = sender.send(outcome);
+        }));
+        Ok(AsyncResult {
+            receiver,
+            outcome: None,
+            _output: PhantomData,
+        })
+    }
+
+    /// Takes no new jobs; maps already running go on. See also [`Pool::join`].
+    pub fn close(&self) {
+        self.scheduler.close();
+    }
+
+    /// Closes the pool and waits for every queued task to end and every worker to stop.
+    pub fn join(&self) {
+        self.scheduler.close_and_join();
+    }
+
+    /// Interrupts every running task (they end with [`TaskError::Cancelled`]), cancels every
+    /// queued one, and stops the workers.
+    pub fn terminate(&self) {
+        self.cancel.cancel_now(&self.engine);
+        self.scheduler.close_and_join();
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.scheduler.close_and_join();
+    }
+}
+
+impl PoolBuilder {
+    /// Worker threads (default: `HECATON_WORKERS`, else the available parallelism).
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = Some(workers);
+        self
+    }
+
+    /// Each task's limits (default: [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Items per chunk for every map of the pool (default: automatic — Python's rule for inputs of
+    /// known length, adaptive to task time for streams).
+    pub fn chunksize(mut self, chunksize: usize) -> Self {
+        self.chunksize = Some(chunksize);
+        self
+    }
+
+    /// Starts the workers.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when `workers` or `chunksize` is 0 or `HECATON_WORKERS` is not a positive
+    /// number; [`Error::Thread`]; [`Error::Engine`].
+    pub fn build(self) -> Result<Pool, Error> {
+        let workers = match self.workers {
+            Some(workers) => workers,
+            None => default_workers()?,
+        };
+        let invalid = |message: &str| Error::Input {
+            task: "pool".into(),
+            message: message.into(),
+        };
+        if workers == 0 {
+            return Err(invalid("a pool needs at least one worker"));
+        }
+        let chunking = match self.chunksize {
+            Some(0) => return Err(invalid("chunksize must be at least 1")),
+            Some(size) => Chunking::Fixed(size),
+            None => Chunking::Auto,
+        };
+        Ok(Pool {
+            scheduler: Scheduler::new(workers)?,
+            workers,
+            limits: self.limits,
+            chunking,
+            cancel: CancelFlag::default(),
+            engine: Engine::shared()?,
+        })
+    }
+}
+
+fn default_workers() -> Result<usize, Error> {
+    match std::env::var(WORKERS_ENV) {
+        Ok(value) => value
+            .trim()
+            .parse::<NonZeroUsize>()
+            .map(NonZeroUsize::get)
+            .map_err(|_| Error::Input {
+                task: "pool".into(),
+                message: format!("{WORKERS_ENV}={value:?} is not a positive number of workers"),
+            }),
+        Err(_) => Ok(std::thread::available_parallelism().map_or(1, NonZeroUsize::get)),
+    }
+}
+
+/// One task of one module on a pool, with per-job options; made by [`Pool::job`].
+#[derive(Debug)]
+pub struct Job<'p> {
+    pool: &'p Pool,
+    module: Module,
+    call: Call,
+    chunking: Chunking,
+}
+
+impl<'p> Job<'p> {
+    /// Items per chunk for this job (default: the pool's).
+    pub fn chunksize(mut self, chunksize: usize) -> Self {
+        self.chunking = Chunking::Fixed(chunksize.max(1));
+        self
+    }
+
+    /// As [`Pool::map`].
+    ///
+    /// # Errors
+    /// [`Error::Task`] with the index of the first failure.
+    pub fn map<I: Serialize, O: DeserializeOwned>(
+        self,
+        inputs: impl IntoIterator<Item = I>,
+    ) -> Result<Vec<O>, Error> {
+        let inputs: Vec<Prepared> = inputs.into_iter().map(|input| encode(&input)).collect();
+        let mut outputs = Vec::with_capacity(inputs.len());
+        for (index, outcome) in self.stream(Box::new(inputs.into_iter()), true, true) {
+            let output = outcome
+                .and_then(|output| output.decode())
+                .map_err(|source| Error::Task { index, source })?;
+            outputs.push(output);
+        }
+        Ok(outputs)
+    }
+
+    /// As [`Pool::map_all`].
+    pub fn map_all<I: Serialize, O: DeserializeOwned>(
+        self,
+        inputs: impl IntoIterator<Item = I>,
+    ) -> Vec<Result<O, TaskError>> {
+        let inputs: Vec<Prepared> = inputs.into_iter().map(|input| encode(&input)).collect();
+        self.stream(Box::new(inputs.into_iter()), true, false)
+            .map(|(_, outcome)| outcome.and_then(|output| output.decode()))
+            .collect()
+    }
+
+    /// As [`Pool::imap`].
+    pub fn imap<I, O>(self, inputs: impl IntoIterator<Item = I> + 'p) -> Imap<'p, O>
+    where
+        I: Serialize + 'p,
+        O: DeserializeOwned,
+    {
+        let inputs = inputs.into_iter().map(|input| encode(&input));
+        Imap {
+            stream: self.stream(Box::new(inputs), true, false),
+            _output: PhantomData,
+        }
+    }
+
+    /// As [`Pool::imap_unordered`].
+    pub fn imap_unordered<I, O>(
+        self,
+        inputs: impl IntoIterator<Item = I> + 'p,
+    ) -> ImapUnordered<'p, O>
+    where
+        I: Serialize + 'p,
+        O: DeserializeOwned,
+    {
+        let inputs = inputs.into_iter().map(|input| encode(&input));
+        ImapUnordered {
+            stream: self.stream(Box::new(inputs), false, false),
+            _output: PhantomData,
+        }
+    }
+
+    /// The untyped map the CLI streams: inputs are JSON bytes (or a failure known up front, such
+    /// as a malformed input line, which becomes that input's outcome), outcomes are undecoded.
+    pub fn imap_raw(
+        self,
+        inputs: impl Iterator<Item = Result<Vec<u8>, TaskError>> + 'p,
+        ordered: bool,
+    ) -> RawImap<'p> {
+        RawImap {
+            stream: self.stream(Box::new(inputs), ordered, false),
+        }
+    }
+
+    fn stream(
+        self,
+        inputs: Box<dyn Iterator<Item = Prepared> + 'p>,
+        ordered: bool,
+        fail_fast: bool,
+    ) -> MapStream<'p> {
+        let settings = MapSettings {
+            module: self.module,
+            call: self.call,
+            limits: self.pool.limits.clone(),
+            cancel: self.pool.cancel.child(),
+            chunking: self.chunking,
+            ordered,
+            fail_fast,
+            workers: self.pool.workers,
+        };
+        MapStream::new(&self.pool.scheduler, settings, inputs)
+    }
+}
+
+fn encode<I: Serialize>(input: &I) -> Prepared {
+    serde_json::to_vec(input).map_err(|error| TaskError::BadInput {
+        message: format!("cannot encode the input as JSON: {error}"),
+    })
+}
+
+/// The lazy ordered iterator of [`Pool::imap`]: one outcome per input, in input order.
+pub struct Imap<'p, O> {
+    stream: MapStream<'p>,
+    _output: PhantomData<fn() -> O>,
+}
+
+impl<O: DeserializeOwned> Iterator for Imap<'_, O> {
+    type Item = Result<O, TaskError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (_, outcome) = self.stream.next()?;
+        Some(outcome.and_then(|output| output.decode()))
+    }
+}
+
+impl<O> std::fmt::Debug for Imap<'_, O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Imap").finish_non_exhaustive()
+    }
+}
+
+/// The iterator of [`Pool::imap_unordered`]: `(input index, outcome)` as tasks complete.
+pub struct ImapUnordered<'p, O> {
+    stream: MapStream<'p>,
+    _output: PhantomData<fn() -> O>,
+}
+
+impl<O: DeserializeOwned> Iterator for ImapUnordered<'_, O> {
+    type Item = (usize, Result<O, TaskError>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (index, outcome) = self.stream.next()?;
+        Some((index, outcome.and_then(|output| output.decode())))
+    }
+}
+
+impl<O> std::fmt::Debug for ImapUnordered<'_, O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImapUnordered").finish_non_exhaustive()
+    }
+}
+
+/// The untyped iterator of [`Job::imap_raw`]: `(input index, outcome)`.
+pub struct RawImap<'p> {
+    stream: MapStream<'p>,
+}
+
+impl RawImap<'_> {
+    /// The next outcome if one is ready now, without waiting (to flush output before blocking).
+    pub fn try_next(&mut self) -> Option<(usize, Result<TaskOutput, TaskError>)> {
+        self.stream.try_next()
+    }
+}
+
+impl Iterator for RawImap<'_> {
+    type Item = (usize, Result<TaskOutput, TaskError>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.stream.next()
+    }
+}
+
+impl std::fmt::Debug for RawImap<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawImap").finish_non_exhaustive()
+    }
+}
+
+/// The handle of [`Pool::apply_async`].
+#[derive(Debug)]
+pub struct AsyncResult<O> {
+    receiver: mpsc::Receiver<Result<TaskOutput, TaskError>>,
+    outcome: Option<Result<TaskOutput, TaskError>>,
+    _output: PhantomData<fn() -> O>,
+}
+
+impl<O: DeserializeOwned> AsyncResult<O> {
+    /// Waits for the outcome and returns it.
+    ///
+    /// # Errors
+    /// The task's failure.
+    pub fn get(mut self) -> Result<O, TaskError> {
+        self.wait();
+        self.take()
+    }
+
+    /// Waits at most `timeout`; `None` when the task has not ended by then (the handle stays
+    /// usable).
+    pub fn get_timeout(&mut self, timeout: Duration) -> Option<Result<O, TaskError>> {
+        if self.outcome.is_none() {
+            match self.receiver.recv_timeout(timeout) {
+                Ok(outcome) => self.outcome = Some(outcome),
+                Err(mpsc::RecvTimeoutError::Timeout) => return None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    self.outcome = Some(Err(TaskError::Cancelled))
+                }
+            }
+        }
+        Some(self.take())
+    }
+
+    /// Whether the task has ended.
+    pub fn ready(&mut self) -> bool {
+        if self.outcome.is_none() {
+            match self.receiver.try_recv() {
+                Ok(outcome) => self.outcome = Some(outcome),
+                Err(mpsc::TryRecvError::Empty) => return false,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    self.outcome = Some(Err(TaskError::Cancelled))
+                }
+            }
+        }
+        true
+    }
+
+    /// Waits until the task has ended.
+    pub fn wait(&mut self) {
+        if self.outcome.is_none() {
+            self.outcome = Some(self.receiver.recv().unwrap_or(Err(TaskError::Cancelled)));
+        }
+    }
+
+    fn take(&mut self) -> Result<O, TaskError> {
+        match self.outcome.as_ref() {
+            Some(outcome) => outcome.clone().and_then(|output| output.decode()),
+            None => Err(TaskError::Cancelled),
+        }
+    }
+}

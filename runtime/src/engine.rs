@@ -17,9 +17,56 @@ use crate::Error;
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// A configured wasmtime engine with its epoch ticker. Cheap to clone (a reference count).
+///
+/// Two limits are properties of the engine rather than of a task, because they change the
+/// compiled code: fuel metering ([`EngineBuilder::fuel`]) and the wasm stack size
+/// ([`EngineBuilder::max_stack`]). A module is compiled for one engine.
 #[derive(Clone, Debug)]
 pub struct Engine {
     inner: wasmtime::Engine,
+    fuel: bool,
+}
+
+/// Settings for an [`Engine`]; made by [`Engine::builder`].
+#[derive(Clone, Debug)]
+pub struct EngineBuilder {
+    fuel: bool,
+    max_stack: usize,
+}
+
+/// The default wasm stack limit: wasmtime's, 512 KiB.
+pub const DEFAULT_MAX_STACK: usize = 512 << 10;
+
+impl EngineBuilder {
+    /// Compile fuel metering into every module (default: off). Needed for
+    /// [`Limits::fuel`](crate::Limits::fuel); costs some speed in every task, which is why it is
+    /// not always on (timeouts use epochs, which cost far less).
+    pub fn fuel(mut self, fuel: bool) -> Self {
+        self.fuel = fuel;
+        self
+    }
+
+    /// Bytes of native stack wasm code may use before it traps with a stack overflow (default
+    /// [`DEFAULT_MAX_STACK`]).
+    pub fn max_stack(mut self, bytes: usize) -> Self {
+        self.max_stack = bytes;
+        self
+    }
+
+    /// Makes the engine and starts its epoch thread.
+    ///
+    /// # Errors
+    /// [`Error::Engine`] when wasmtime rejects the configuration on this machine, or
+    /// [`Error::Thread`] when the epoch thread cannot start.
+    pub fn build(self) -> Result<Engine, Error> {
+        let inner = wasmtime::Engine::new(&config(&self))
+            .map_err(|error| Error::Engine(format!("{error:#}")))?;
+        spawn_epoch_ticker(&inner)?;
+        Ok(Engine {
+            inner,
+            fuel: self.fuel,
+        })
+    }
 }
 
 impl Engine {
@@ -29,10 +76,20 @@ impl Engine {
     /// [`Error::Engine`] when wasmtime rejects the configuration on this machine, or
     /// [`Error::Thread`] when the epoch thread cannot start.
     pub fn new() -> Result<Self, Error> {
-        let inner = wasmtime::Engine::new(&config())
-            .map_err(|error| Error::Engine(format!("{error:#}")))?;
-        spawn_epoch_ticker(&inner)?;
-        Ok(Self { inner })
+        Self::builder().build()
+    }
+
+    /// A builder with the defaults: no fuel, a 512 KiB wasm stack.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder {
+            fuel: false,
+            max_stack: DEFAULT_MAX_STACK,
+        }
+    }
+
+    /// Whether modules of this engine meter fuel.
+    pub fn fuel_enabled(&self) -> bool {
+        self.fuel
     }
 
     /// The process-wide engine, made on first use; what [`Module::from_file`](crate::Module::from_file)
@@ -60,8 +117,12 @@ impl Engine {
 }
 
 /// Every wasmtime knob hecaton sets, one comment each.
-fn config() -> wasmtime::Config {
+fn config(settings: &EngineBuilder) -> wasmtime::Config {
     let mut config = wasmtime::Config::new();
+    // Deterministic CPU budgets, only when asked for: metering slows every task.
+    config.consume_fuel(settings.fuel);
+    // A deep recursion traps as a stack overflow at this depth instead of exhausting the thread.
+    config.max_wasm_stack(settings.max_stack);
     // Timeouts and cancellation: compiled code checks the epoch at loop headers and function
     // entries; cheaper than fuel and independent of what the task executes.
     config.epoch_interruption(true);

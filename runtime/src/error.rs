@@ -120,6 +120,12 @@ pub enum Error {
         /// How it failed.
         source: TaskError,
     },
+    /// A capability could not be granted (a directory that does not exist).
+    #[error("{0}")]
+    Capability(String),
+    /// A limit or setting is out of range, or needs an engine setting the module's engine lacks.
+    #[error("{0}")]
+    Config(String),
     /// The pool was closed or terminated; it takes no new work.
     #[error("the pool is closed")]
     Closed,

@@ -64,12 +64,15 @@ mod sandbox;
 mod scheduler;
 mod task;
 
-pub use engine::{EPOCH_TICK, Engine};
+pub use engine::{DEFAULT_MAX_STACK, EPOCH_TICK, Engine, EngineBuilder};
 pub use error::{Error, TaskError};
+pub use map::Outcome;
 pub use module::{Module, NumType, TaskKind};
-pub use pool::{AsyncResult, Imap, ImapUnordered, Job, Pool, PoolBuilder, RawImap, WORKERS_ENV};
-pub use process::{Process, ProcessBuilder};
-pub use sandbox::{Limits, Stdio};
+pub use pool::{
+    AsyncResult, Canceller, Imap, ImapUnordered, Job, Pool, PoolBuilder, RawImap, WORKERS_ENV,
+};
+pub use process::{Killer, Process, ProcessBuilder};
+pub use sandbox::{Access, Capabilities, Limits, Stdio};
 pub use task::{CommandInput, CommandOutput, TaskOutput};
 /// wasmtime's trap codes, as [`TaskError::Trap`] reports them.
 pub use wasmtime::Trap;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::TaskError;
 use crate::module::Module;
-use crate::sandbox::{CancelFlag, Identity, Limits};
+use crate::sandbox::{CancelFlag, Identity, Policy};
 use crate::scheduler::{Producer, Scheduler};
 use crate::task::{self, Call, TaskOutput};
 
@@ -25,8 +25,16 @@ const TARGET_CHUNK_TIME: Duration = Duration::from_millis(2);
 /// The largest adaptive chunk.
 const MAX_ADAPTIVE_CHUNK: usize = 4096;
 
-/// One outcome of a map: the input's index and what its task produced.
-pub(crate) type Outcome = (usize, Result<TaskOutput, TaskError>);
+/// One input's outcome in a map.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// The input's index, from 0.
+    pub index: usize,
+    /// How many times the task was run (1, or more with retries; 0 when it never ran).
+    pub attempts: u32,
+    /// What the last attempt produced.
+    pub result: Result<TaskOutput, TaskError>,
+}
 
 /// How a map cuts its input into chunks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,7 +49,9 @@ pub(crate) enum Chunking {
 pub(crate) struct MapShared {
     pub(crate) module: Module,
     pub(crate) call: Call,
-    pub(crate) limits: Limits,
+    pub(crate) policy: Policy,
+    /// Failed tasks are run again, each time in a fresh instance, up to this many times.
+    pub(crate) retries: u32,
     /// Cancelled when the map is dropped or its pool terminated: remaining items are skipped,
     /// running ones interrupted.
     pub(crate) cancel: CancelFlag,
@@ -56,37 +66,52 @@ pub(crate) struct MapShared {
 impl MapShared {
     /// Runs one chunk's items in order on the calling worker and sends their outcomes back.
     fn run_chunk(&self, items: Vec<(usize, Vec<u8>)>) {
-        let mut outcomes = Vec::with_capacity(items.len());
-        for (index, input) in items {
-            outcomes.push((index, self.run_item(index, &input)));
-        }
+        let outcomes: Vec<Outcome> = items
+            .into_iter()
+            .map(|(index, input)| self.run_item(index, &input))
+            .collect();
         // The receiver is gone when the map was dropped: the outcomes are no longer wanted.
         let _ = self.results.send(outcomes);
     }
 
-    fn run_item(&self, index: usize, input: &[u8]) -> Result<TaskOutput, TaskError> {
-        let skipped = self.fail_fast && index > self.first_failure.load(Ordering::Relaxed);
-        if skipped || self.cancel.is_cancelled() {
-            return Err(TaskError::Cancelled);
-        }
-        let started = Instant::now();
-        let identity = Identity {
-            task_id: task::next_task_id(),
-            attempt: 1,
+    /// Runs one item, again in a fresh instance after each failure while retries remain.
+    fn run_item(&self, index: usize, input: &[u8]) -> Outcome {
+        let mut attempts = 0;
+        let result = loop {
+            let skipped = self.fail_fast && index > self.first_failure.load(Ordering::Relaxed);
+            if skipped || self.cancel.is_cancelled() {
+                break Err(TaskError::Cancelled);
+            }
+            attempts += 1;
+            let started = Instant::now();
+            let identity = Identity {
+                task_id: task::next_task_id(),
+                attempt: attempts,
+            };
+            let result = task::run(
+                &self.module,
+                &self.call,
+                input,
+                &self.policy,
+                identity,
+                self.cancel.clone(),
+            );
+            self.record_task_time(started.elapsed());
+            match result {
+                Err(ref error) if *error != TaskError::Cancelled && attempts <= self.retries => {
+                    continue;
+                }
+                result => break result,
+            }
         };
-        let outcome = task::run(
-            &self.module,
-            &self.call,
-            input,
-            &self.limits,
-            identity,
-            self.cancel.clone(),
-        );
-        self.record_task_time(started.elapsed());
-        if self.fail_fast && matches!(&outcome, Err(error) if *error != TaskError::Cancelled) {
+        if self.fail_fast && matches!(&result, Err(error) if *error != TaskError::Cancelled) {
             self.first_failure.fetch_min(index, Ordering::Relaxed);
         }
-        outcome
+        Outcome {
+            index,
+            attempts,
+            result,
+        }
     }
 
     fn record_task_time(&self, elapsed: Duration) {
@@ -122,7 +147,7 @@ pub(crate) struct MapStream<'p> {
     next_index: usize,
     next_to_yield: usize,
     in_flight: usize,
-    ready: BTreeMap<usize, Result<TaskOutput, TaskError>>,
+    ready: BTreeMap<usize, Outcome>,
     _producer: Producer,
 }
 
@@ -130,7 +155,8 @@ pub(crate) struct MapStream<'p> {
 pub(crate) struct MapSettings {
     pub(crate) module: Module,
     pub(crate) call: Call,
-    pub(crate) limits: Limits,
+    pub(crate) policy: Policy,
+    pub(crate) retries: u32,
     pub(crate) cancel: CancelFlag,
     pub(crate) chunking: Chunking,
     pub(crate) ordered: bool,
@@ -152,7 +178,8 @@ impl<'p> MapStream<'p> {
         let shared = Arc::new(MapShared {
             module: settings.module,
             call: settings.call,
-            limits: settings.limits,
+            policy: settings.policy,
+            retries: settings.retries,
             cancel: settings.cancel,
             fail_fast: settings.fail_fast,
             first_failure: AtomicUsize::new(usize::MAX),
@@ -208,6 +235,8 @@ impl<'p> MapStream<'p> {
 
     /// Reads inputs and queues chunks until the read-ahead bound is reached.
     fn fill(&mut self) {
+        // A cancelled map (its pool terminated) reads no more input.
+        self.stopped |= self.shared.cancel.is_cancelled();
         while !self.inputs_done && !self.stopped {
             let size = self.chunk_size();
             if self.in_flight + size > size * CHUNKS_PER_WORKER * self.workers {
@@ -225,7 +254,14 @@ impl<'p> MapStream<'p> {
                     Ok(bytes) => items.push((index, bytes)),
                     Err(error) => {
                         self.stopped |= self.shared.fail_fast;
-                        self.ready.insert(index, Err(error));
+                        self.ready.insert(
+                            index,
+                            Outcome {
+                                index,
+                                attempts: 0,
+                                result: Err(error),
+                            },
+                        );
                         if self.stopped {
                             break;
                         }
@@ -249,14 +285,14 @@ impl<'p> MapStream<'p> {
     }
 
     fn accept(&mut self, batch: Vec<Outcome>) {
-        for (index, outcome) in batch {
+        for outcome in batch {
             self.in_flight -= 1;
             if self.shared.fail_fast
-                && matches!(&outcome, Err(error) if *error != TaskError::Cancelled)
+                && matches!(&outcome.result, Err(error) if *error != TaskError::Cancelled)
             {
                 self.stopped = true;
             }
-            self.ready.insert(index, outcome);
+            self.ready.insert(outcome.index, outcome);
         }
     }
 
@@ -270,7 +306,7 @@ impl<'p> MapStream<'p> {
         if self.ordered {
             self.next_to_yield += 1;
         }
-        Some((index, outcome))
+        Some(outcome)
     }
 }
 
@@ -285,7 +321,7 @@ impl Iterator for MapStream<'_> {
             if self.in_flight == 0 && (self.inputs_done || self.stopped) {
                 // An ordered map that stopped early may hold outcomes past a gap of unread
                 // inputs; they are yielded in order.
-                return self.ready.pop_first();
+                return self.ready.pop_first().map(|(_, outcome)| outcome);
             }
             if self.in_flight == 0 {
                 continue;

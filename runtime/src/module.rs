@@ -10,7 +10,7 @@ use std::sync::Arc;
 use hecaton_abi as abi;
 use wasmtime::{ExternType, FuncType, ModuleExport, ValType};
 
-use crate::sandbox::{TaskState, host_functions, link_wasi};
+use crate::sandbox::{TaskState, host_functions, link_poll, link_wasi};
 use crate::{Engine, Error};
 
 /// A compiled task module, checked against the ABI and linked, ready to run tasks. Compiling
@@ -165,7 +165,9 @@ impl Module {
         let mut linker = wasmtime::Linker::new(engine.wasmtime());
         host_functions(&mut linker).map_err(|error| Error::Engine(format!("{error:#}")))?;
         if imports_wasi {
-            link_wasi(&mut linker).map_err(|error| Error::Engine(format!("{error:#}")))?;
+            link_wasi(&mut linker)
+                .and_then(|()| link_poll(&mut linker))
+                .map_err(|error| Error::Engine(format!("{error:#}")))?;
         }
         let pre = linker
             .instantiate_pre(&module)

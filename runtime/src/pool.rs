@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::map::{Chunking, MapSettings, MapStream, Prepared};
+use crate::map::{Chunking, MapSettings, MapStream, Outcome, Prepared};
 use crate::module::Module;
-use crate::sandbox::{CancelFlag, Identity, Limits};
+use crate::sandbox::{CancelFlag, Capabilities, Identity, Limits, Policy};
 use crate::scheduler::Scheduler;
 use crate::task::{self, Call, CommandInput, CommandStdio, TaskOutput};
 use crate::{Engine, Error, TaskError};
@@ -42,7 +42,8 @@ pub const WORKERS_ENV: &str = "HECATON_WORKERS";
 pub struct Pool {
     scheduler: Scheduler,
     workers: usize,
-    limits: Limits,
+    policy: Policy,
+    retries: u32,
     chunking: Chunking,
     cancel: CancelFlag,
     engine: Engine,
@@ -52,7 +53,8 @@ pub struct Pool {
 #[derive(Clone, Debug)]
 pub struct PoolBuilder {
     workers: Option<usize>,
-    limits: Limits,
+    policy: Policy,
+    retries: u32,
     chunksize: Option<usize>,
 }
 
@@ -62,7 +64,8 @@ impl Pool {
     pub fn builder() -> PoolBuilder {
         PoolBuilder {
             workers: None,
-            limits: Limits::default(),
+            policy: Policy::default(),
+            retries: 0,
             chunksize: None,
         }
     }
@@ -100,6 +103,7 @@ impl Pool {
         if self.scheduler.is_closed() || self.cancel.is_cancelled() {
             return Err(Error::Closed);
         }
+        self.policy.check(module)?;
         Ok(Job {
             pool: self,
             module: module.clone(),
@@ -228,10 +232,10 @@ impl Pool {
         let job = self.job(module, task)?;
         let input = task::encode_input(task, input)?;
         let (sender, receiver) = mpsc::channel();
-        let (module, call, limits, cancel) = (
+        let (module, call, policy, cancel) = (
             job.module,
             job.call,
-            self.limits.clone(),
+            self.policy.clone(),
             self.cancel.child(),
         );
         self.scheduler.push(Box::new(move || {
@@ -242,7 +246,7 @@ impl Pool {
                     task_id: task::next_task_id(),
                     attempt: 1,
                 };
-                task::run(&module, &call, &input, &limits, identity, cancel)
+                task::run(&module, &call, &input, &policy, identity, cancel)
             };
             // The handle may have been dropped: nobody wants the outcome.
             let _ = sender.send(outcome);
@@ -262,6 +266,15 @@ impl Pool {
     /// Closes the pool and waits for every queued task to end and every worker to stop.
     pub fn join(&self) {
         self.scheduler.close_and_join();
+    }
+
+    /// A handle that terminates the pool's tasks from anywhere (a signal handler, another
+    /// thread): running tasks are interrupted, queued ones cancelled, maps stop reading input.
+    pub fn canceller(&self) -> Canceller {
+        Canceller {
+            cancel: self.cancel.clone(),
+            engine: self.engine.clone(),
+        }
     }
 
     /// Interrupts every running task (they end with [`TaskError::Cancelled`]), cancels every
@@ -287,7 +300,21 @@ impl PoolBuilder {
 
     /// Each task's limits (default: [`Limits::default`]).
     pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.policy.limits = limits;
+        self
+    }
+
+    /// The directories and variables every task sees (default: none).
+    pub fn capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.policy.capabilities = std::sync::Arc::new(capabilities);
+        self
+    }
+
+    /// Runs a failed task again, in a fresh instance, up to `retries` more times (default 0).
+    /// The guest sees its attempt number; a map's [`Outcome`] says how many attempts were made.
+    /// A cancelled task is not retried.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
         self
     }
 
@@ -323,7 +350,8 @@ impl PoolBuilder {
         Ok(Pool {
             scheduler: Scheduler::new(workers)?,
             workers,
-            limits: self.limits,
+            policy: self.policy,
+            retries: self.retries,
             chunking,
             cancel: CancelFlag::default(),
             engine: Engine::shared()?,
@@ -342,6 +370,22 @@ fn default_workers() -> Result<usize, Error> {
                 message: format!("{WORKERS_ENV}={value:?} is not a positive number of workers"),
             }),
         Err(_) => Ok(std::thread::available_parallelism().map_or(1, NonZeroUsize::get)),
+    }
+}
+
+/// Cancels every task of a [`Pool`]; made by [`Pool::canceller`]. Cheap to clone, `Send` and
+/// `Sync`.
+#[derive(Clone, Debug)]
+pub struct Canceller {
+    cancel: CancelFlag,
+    engine: Engine,
+}
+
+impl Canceller {
+    /// Interrupts running tasks and cancels queued ones; maps stop reading input and end with
+    /// their remaining items [`TaskError::Cancelled`]. The pool takes no new jobs.
+    pub fn cancel(&self) {
+        self.cancel.cancel_now(&self.engine);
     }
 }
 
@@ -371,8 +415,8 @@ impl<'p> Job<'p> {
     ) -> Result<Vec<O>, Error> {
         let inputs: Vec<Prepared> = inputs.into_iter().map(|input| encode(&input)).collect();
         let mut outputs = Vec::with_capacity(inputs.len());
-        for (index, outcome) in self.stream(Box::new(inputs.into_iter()), true, true) {
-            let output = outcome
+        for Outcome { index, result, .. } in self.stream(Box::new(inputs.into_iter()), true, true) {
+            let output = result
                 .and_then(|output| output.decode())
                 .map_err(|source| Error::Task { index, source })?;
             outputs.push(output);
@@ -387,7 +431,7 @@ impl<'p> Job<'p> {
     ) -> Vec<Result<O, TaskError>> {
         let inputs: Vec<Prepared> = inputs.into_iter().map(|input| encode(&input)).collect();
         self.stream(Box::new(inputs.into_iter()), true, false)
-            .map(|(_, outcome)| outcome.and_then(|output| output.decode()))
+            .map(|outcome| outcome.result.and_then(|output| output.decode()))
             .collect()
     }
 
@@ -441,7 +485,8 @@ impl<'p> Job<'p> {
         let settings = MapSettings {
             module: self.module,
             call: self.call,
-            limits: self.pool.limits.clone(),
+            policy: self.pool.policy.clone(),
+            retries: self.pool.retries,
             cancel: self.pool.cancel.child(),
             chunking: self.chunking,
             ordered,
@@ -468,8 +513,8 @@ impl<O: DeserializeOwned> Iterator for Imap<'_, O> {
     type Item = Result<O, TaskError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (_, outcome) = self.stream.next()?;
-        Some(outcome.and_then(|output| output.decode()))
+        let outcome = self.stream.next()?;
+        Some(outcome.result.and_then(|output| output.decode()))
     }
 }
 
@@ -489,8 +534,11 @@ impl<O: DeserializeOwned> Iterator for ImapUnordered<'_, O> {
     type Item = (usize, Result<O, TaskError>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (index, outcome) = self.stream.next()?;
-        Some((index, outcome.and_then(|output| output.decode())))
+        let outcome = self.stream.next()?;
+        Some((
+            outcome.index,
+            outcome.result.and_then(|output| output.decode()),
+        ))
     }
 }
 
@@ -500,20 +548,20 @@ impl<O> std::fmt::Debug for ImapUnordered<'_, O> {
     }
 }
 
-/// The untyped iterator of [`Job::imap_raw`]: `(input index, outcome)`.
+/// The untyped iterator of [`Job::imap_raw`]: one [`Outcome`] per input.
 pub struct RawImap<'p> {
     stream: MapStream<'p>,
 }
 
 impl RawImap<'_> {
     /// The next outcome if one is ready now, without waiting (to flush output before blocking).
-    pub fn try_next(&mut self) -> Option<(usize, Result<TaskOutput, TaskError>)> {
+    pub fn try_next(&mut self) -> Option<Outcome> {
         self.stream.try_next()
     }
 }
 
 impl Iterator for RawImap<'_> {
-    type Item = (usize, Result<TaskOutput, TaskError>);
+    type Item = Outcome;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.stream.next()

@@ -7,7 +7,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::module::Module;
-use crate::sandbox::{CancelFlag, Identity, Limits, Stdio};
+use std::sync::Arc;
+
+use crate::sandbox::{CancelFlag, Capabilities, Identity, Limits, Policy, Stdio};
 use crate::task::{self, Call, CommandStdio, TaskOutput};
 use crate::{Error, TaskError};
 
@@ -33,11 +35,25 @@ pub struct Process {
     thread: JoinHandle<Result<TaskOutput, TaskError>>,
 }
 
+/// Kills a [`Process`] from anywhere; made by [`Process::killer`].
+#[derive(Clone, Debug)]
+pub struct Killer {
+    cancel: CancelFlag,
+    module: Module,
+}
+
+impl Killer {
+    /// As [`Process::kill`].
+    pub fn kill(&self) {
+        self.cancel.cancel_now(self.module.engine());
+    }
+}
+
 /// Options for a [`Process`]; made by [`Process::builder`].
 #[derive(Clone, Debug)]
 pub struct ProcessBuilder {
     module: Module,
-    limits: Limits,
+    policy: Policy,
 }
 
 impl Process {
@@ -58,7 +74,7 @@ impl Process {
     pub fn builder(module: &Module) -> ProcessBuilder {
         ProcessBuilder {
             module: module.clone(),
-            limits: Limits::default(),
+            policy: Policy::default(),
         }
     }
 
@@ -78,6 +94,14 @@ impl Process {
         self.cancel.cancel_now(self.module.engine());
     }
 
+    /// A handle that kills this task from another thread (or a signal handler).
+    pub fn killer(&self) -> Killer {
+        Killer {
+            cancel: self.cancel.clone(),
+            module: self.module.clone(),
+        }
+    }
+
     /// Waits for the task to end and returns its output decoded into `O` (for a command:
     /// [`CommandOutput`](crate::CommandOutput)).
     ///
@@ -94,14 +118,21 @@ impl Process {
 impl ProcessBuilder {
     /// The task's limits (default: [`Limits::default`]).
     pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.policy.limits = limits;
+        self
+    }
+
+    /// The directories and variables the task sees (default: none).
+    pub fn capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.policy.capabilities = Arc::new(capabilities);
         self
     }
 
     /// Starts task `task` on `input`.
     ///
     /// # Errors
-    /// As [`Process::spawn`].
+    /// As [`Process::spawn`], and [`Error::Config`] when the limits ask for fuel on an engine
+    /// without fuel metering.
     pub fn spawn<I: Serialize + ?Sized>(self, task: &str, input: &I) -> Result<Process, Error> {
         let call = Call::json(&self.module, task)?;
         let input = task::encode_input(task, input)?;
@@ -119,9 +150,10 @@ impl ProcessBuilder {
     }
 
     fn start(self, call: Call, input: Vec<u8>) -> Result<Process, Error> {
+        self.policy.check(&self.module)?;
         let id = task::next_task_id();
         let cancel = CancelFlag::default();
-        let (module, limits, task_cancel) = (self.module.clone(), self.limits, cancel.clone());
+        let (module, policy, task_cancel) = (self.module.clone(), self.policy, cancel.clone());
         let thread = thread::Builder::new()
             .name(format!("hecaton-process-{id}"))
             .spawn(move || {
@@ -129,7 +161,7 @@ impl ProcessBuilder {
                     task_id: id,
                     attempt: 1,
                 };
-                task::run(&module, &call, &input, &limits, identity, task_cancel)
+                task::run(&module, &call, &input, &policy, identity, task_cancel)
             })
             .map_err(Error::Thread)?;
         Ok(Process {

@@ -2,6 +2,7 @@
 //! Everything a pool or a process does to a task happens here.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,7 @@ use wasmtime::{Instance, Store, Val};
 use crate::abi::{self, Failure};
 use crate::module::{Module, NumType, Task, TaskKind};
 use crate::sandbox::{
-    CancelFlag, Identity, Limits, Stdio, TaskState, WasiSetup, classify, new_store,
+    CancelFlag, Identity, Policy, Stdio, TaskState, WasiSetup, classify, new_store,
 };
 use crate::{Error, TaskError};
 
@@ -126,12 +127,12 @@ pub(crate) fn run(
     module: &Module,
     call: &Call,
     input: &[u8],
-    limits: &Limits,
+    policy: &Policy,
     identity: Identity,
     cancel: CancelFlag,
 ) -> Result<TaskOutput, TaskError> {
     catch_unwind(AssertUnwindSafe(|| {
-        run_fresh(module, call, input, limits, identity, cancel)
+        run_fresh(module, call, input, policy, identity, cancel)
     }))
     .unwrap_or_else(|panic| {
         let message = panic
@@ -147,7 +148,7 @@ fn run_fresh(
     module: &Module,
     call: &Call,
     input: &[u8],
-    limits: &Limits,
+    policy: &Policy,
     identity: Identity,
     cancel: CancelFlag,
 ) -> Result<TaskOutput, TaskError> {
@@ -157,12 +158,22 @@ fn run_fresh(
             |name| name.to_string_lossy().into_owned(),
         );
         let (args, stdio) = match call {
-            Call::Json(_) => (vec![program], Stdio::Diagnostics),
+            Call::Json(_) => (vec![program], Stdio::Diagnostics { stdin: Vec::new() }),
             Call::Command { args, stdio } => command_setup(program, args, stdio, input),
         };
-        WasiSetup { args, stdio }
+        WasiSetup {
+            args,
+            stdio,
+            capabilities: Arc::clone(&policy.capabilities),
+        }
     });
-    let mut store = new_store(module.engine(), identity, limits, wasi_setup, cancel);
+    let mut store = new_store(
+        module.engine(),
+        identity,
+        &policy.limits,
+        wasi_setup,
+        cancel,
+    );
     let outcome = start(&mut store, module).and_then(|instance| match call {
         Call::Json(task) => match &task.kind {
             TaskKind::Function => {
@@ -188,8 +199,11 @@ fn run_fresh(
     };
     if captured.overflowed() {
         return Err(TaskError::OutputLimit {
-            limit: limits.max_output,
+            limit: policy.limits.max_output,
         });
+    }
+    if let Call::Json(_) = call {
+        captured.forward_to_stderr();
     }
     match outcome {
         Ok(TaskOutput::Command(output)) => {

@@ -22,6 +22,8 @@ pub(crate) enum Exit {
     TaskFailed,
     Usage,
     TaskStopped,
+    /// Ctrl-C.
+    Interrupted,
     /// A WASI command's own exit code.
     Command(i32),
 }
@@ -45,6 +47,7 @@ impl From<Exit> for ExitCode {
             Exit::TaskFailed => ExitCode::from(1),
             Exit::Usage => ExitCode::from(2),
             Exit::TaskStopped => ExitCode::from(3),
+            Exit::Interrupted => ExitCode::from(130),
             // WASI exit codes above 255 are truncated by the OS anyway; say "failed" instead.
             Exit::Command(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         }

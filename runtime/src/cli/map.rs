@@ -9,10 +9,15 @@ use std::rc::Rc;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use hecaton::{CommandInput, CommandOutput, Module, Pool, TaskError, TaskKind, TaskOutput};
+use hecaton::{
+    CommandInput, CommandOutput, Module, Outcome, Pool, TaskError, TaskKind, TaskOutput,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::cli::sandbox::SandboxArgs;
 use crate::cli::{Exit, build};
 
 /// Run a task over many inputs, each in a fresh sandboxed instance, on all cores.
@@ -71,6 +76,11 @@ pub(crate) struct MapArgs {
     /// Command: an argument before the input (repeatable).
     #[arg(long = "argv", value_name = "ARG")]
     argv: Vec<String>,
+    /// Run a failed input again, each time in a fresh instance, up to N more times.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retries: u32,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
     /// The inputs, as JSON values (a word that is not JSON is a string); put options before them.
     #[arg(
         value_name = "INPUTS",
@@ -86,7 +96,7 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
     } else {
         args.module.clone()
     };
-    let module = Module::from_file(&path)?;
+    let module = Module::from_file_in(&args.sandbox.engine()?, &path)?;
     let task = match &args.invoke {
         Some(task) => task.clone(),
         None if module.task_kind(hecaton_abi::START_EXPORT).is_ok() => {
@@ -98,7 +108,10 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
         ),
     };
     let command = *module.task_kind(&task)? == TaskKind::Command;
-    let mut builder = Pool::builder();
+    let mut builder = Pool::builder()
+        .limits(args.sandbox.limits())
+        .capabilities(args.sandbox.capabilities()?)
+        .retries(args.retries);
     if let Some(workers) = args.workers {
         builder = builder.workers(workers as usize);
     }
@@ -119,14 +132,31 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
     let reader = InputReader::new(&args, command)?;
     let malformed = Rc::clone(&reader.malformed);
     let total = reader.total;
+    let interrupted = on_ctrl_c(&pool)?;
     let outcomes = job.imap_raw(reader, !args.unordered);
-    let mut writer = OutputWriter::new(&args, total);
+    let mut writer = OutputWriter::new(&args, total, interrupted);
     let exit = writer.write_all(outcomes)?;
     if let Some((line, message)) = malformed.borrow_mut().take() {
         eprintln!("hecaton: input line {line} is not valid: {message}");
         return Ok(Exit::Usage);
     }
     Ok(exit)
+}
+
+/// The first Ctrl-C cancels the pool's tasks (the map then writes what finished and exits 130);
+/// a second one exits at once.
+fn on_ctrl_c(pool: &Pool) -> anyhow::Result<Arc<AtomicBool>> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupted);
+    let canceller = pool.canceller();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        canceller.cancel();
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    Ok(interrupted)
 }
 
 /// A line that is not a valid input: its number and what is wrong.
@@ -265,10 +295,11 @@ struct OutputWriter {
     json_array: bool,
     progress: ProgressBar,
     written: u64,
+    interrupted: Arc<AtomicBool>,
 }
 
 impl OutputWriter {
-    fn new(args: &MapArgs, total: Option<u64>) -> Self {
+    fn new(args: &MapArgs, total: Option<u64>, interrupted: Arc<AtomicBool>) -> Self {
         let progress = if args.quiet || !io::stderr().is_terminal() {
             ProgressBar::hidden()
         } else {
@@ -281,6 +312,7 @@ impl OutputWriter {
             json_array: args.json_array,
             progress,
             written: 0,
+            interrupted,
         }
     }
 
@@ -301,23 +333,28 @@ impl OutputWriter {
                     outcomes.next()
                 }
             };
-            let Some((index, outcome)) = next else { break };
+            let Some(outcome) = next else { break };
             self.progress.inc(1);
-            let record = match outcome {
-                Ok(output) => self.output_record(index, &output),
-                Err(error) if self.keep_going => {
+            if self.interrupted.load(Ordering::SeqCst)
+                && outcome.result == Err(TaskError::Cancelled)
+            {
+                return self.interrupt(outcome, outcomes);
+            }
+            let record = match &outcome.result {
+                Ok(output) => self.output_record(outcome.index, output),
+                Err(_) if self.keep_going => {
                     exit = Exit::TaskFailed;
-                    self.error_record(index, &error)
+                    self.error_record(&outcome)
                 }
                 Err(error) => {
-                    self.finish_array()?;
-                    let _ = self.flush();
-                    self.progress.abandon();
+                    self.finish()?;
                     eprintln!(
-                        "hecaton: input {index} (line {}) failed: {error}",
-                        index + 1
+                        "hecaton: input {} (line {}) failed{}: {error}",
+                        outcome.index,
+                        outcome.index + 1,
+                        attempts_note(outcome.attempts)
                     );
-                    return Ok(Exit::of(&error));
+                    return Ok(Exit::of(error));
                 }
             };
             if self.write_record(&record).is_err() {
@@ -325,10 +362,42 @@ impl OutputWriter {
                 return Ok(Exit::Success);
             }
         }
+        self.finish()?;
+        Ok(exit)
+    }
+
+    /// Ctrl-C: the first unfinished input is `gap`. Unordered, every finished output is still
+    /// written; ordered, nothing after the gap can be, and the count of those lost is reported.
+    fn interrupt(&mut self, gap: Outcome, outcomes: hecaton::RawImap<'_>) -> anyhow::Result<Exit> {
+        let mut lost = 0u64;
+        for outcome in outcomes {
+            match (&outcome.result, self.ordered) {
+                (Ok(output), false) => {
+                    let record = self.output_record(outcome.index, output);
+                    let _ = self.write_record(&record);
+                }
+                (Ok(_), true) => lost += 1,
+                (Err(_), _) => {}
+            }
+        }
+        self.finish()?;
+        if self.ordered {
+            eprintln!(
+                "hecaton: interrupted at input {}: {} outputs written; {lost} finished outputs after it were not written (ordered output)",
+                gap.index, self.written
+            );
+        } else {
+            eprintln!("hecaton: interrupted: {} outputs written", self.written);
+        }
+        Ok(Exit::Interrupted)
+    }
+
+    /// Closes the array, flushes, clears the progress bar.
+    fn finish(&mut self) -> anyhow::Result<()> {
         self.finish_array()?;
         let _ = self.flush();
         self.progress.finish_and_clear();
-        Ok(exit)
+        Ok(())
     }
 
     fn output_record(&self, index: usize, output: &TaskOutput) -> Vec<u8> {
@@ -349,10 +418,19 @@ impl OutputWriter {
         }
     }
 
-    fn error_record(&self, index: usize, error: &TaskError) -> Vec<u8> {
-        json!({"index": index, "line": index + 1, "error": {"kind": error.kind(), "message": error.to_string()}})
-            .to_string()
-            .into_bytes()
+    fn error_record(&self, outcome: &Outcome) -> Vec<u8> {
+        let (kind, message) = match &outcome.result {
+            Err(error) => (error.kind(), error.to_string()),
+            Ok(_) => ("none", String::new()),
+        };
+        json!({
+            "index": outcome.index,
+            "line": outcome.index + 1,
+            "attempts": outcome.attempts,
+            "error": {"kind": kind, "message": message},
+        })
+        .to_string()
+        .into_bytes()
     }
 
     fn write_record(&mut self, record: &[u8]) -> io::Result<()> {
@@ -378,6 +456,14 @@ impl OutputWriter {
 
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+fn attempts_note(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" after {attempts} attempts")
+    } else {
+        String::new()
     }
 }
 

@@ -4,6 +4,7 @@ mod build;
 mod exit;
 mod map;
 mod run;
+mod sandbox;
 
 use std::process::ExitCode;
 

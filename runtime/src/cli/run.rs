@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Args;
-use hecaton::{CommandOutput, Module, Process, Stdio, TaskKind};
+use hecaton::{CommandOutput, Module, Process, ProcessBuilder, Stdio, TaskError, TaskKind};
 use serde_json::Value;
 
+use crate::cli::sandbox::SandboxArgs;
 use crate::cli::{Exit, build};
 
 /// Run one task in a fresh sandboxed instance and print its output as JSON.
@@ -26,6 +27,8 @@ pub(crate) struct RunArgs {
     /// The task to call (default: the module's WASI command, `_start`).
     #[arg(long, value_name = "TASK")]
     invoke: Option<String>,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
     /// The task's arguments; put options before them.
     #[arg(
         value_name = "ARGS",
@@ -41,7 +44,7 @@ pub(crate) fn main(args: RunArgs) -> anyhow::Result<Exit> {
     } else {
         args.module
     };
-    let module = Module::from_file(&path)?;
+    let module = Module::from_file_in(&args.sandbox.engine()?, &path)?;
     let task = match args.invoke {
         Some(task) => task,
         None if module.task_kind(hecaton_abi::START_EXPORT).is_ok() => {
@@ -60,19 +63,27 @@ pub(crate) fn main(args: RunArgs) -> anyhow::Result<Exit> {
             );
         }
     };
+    let process = Process::builder(&module)
+        .limits(args.sandbox.limits())
+        .capabilities(args.sandbox.capabilities()?);
     if *module.task_kind(&task)? == TaskKind::Command {
-        return run_command(&module, args.args);
+        return run_command(&module, process, args.args);
     }
     let input = match args.args.as_slice() {
         [] => Value::Null,
         [single] => json_arg(single),
         several => Value::Array(several.iter().map(|arg| json_arg(arg)).collect()),
     };
-    let process = Process::spawn(&module, &task, &input)?;
+    let process = process.spawn(&task, &input)?;
+    on_ctrl_c(&process)?;
     match process.join::<Value>() {
         Ok(output) => {
             println!("{output}");
             Ok(Exit::Success)
+        }
+        Err(TaskError::Cancelled) => {
+            eprintln!("hecaton: interrupted");
+            Ok(Exit::Interrupted)
         }
         Err(error) => {
             eprintln!("hecaton: task `{task}` failed: {error}");
@@ -81,10 +92,19 @@ pub(crate) fn main(args: RunArgs) -> anyhow::Result<Exit> {
     }
 }
 
-fn run_command(module: &Module, args: Vec<String>) -> anyhow::Result<Exit> {
-    let process = Process::builder(module).spawn_command(args, Stdio::Inherit)?;
+fn run_command(
+    module: &Module,
+    process: ProcessBuilder,
+    args: Vec<String>,
+) -> anyhow::Result<Exit> {
+    let process = process.spawn_command(args, Stdio::Inherit)?;
+    on_ctrl_c(&process)?;
     match process.join::<CommandOutput>() {
         Ok(output) => Ok(Exit::Command(output.exit_code)),
+        Err(TaskError::Cancelled) => {
+            eprintln!("hecaton: interrupted");
+            Ok(Exit::Interrupted)
+        }
         Err(error) => {
             eprintln!("hecaton: {} failed: {error}", module.path().display());
             Ok(Exit::of(&error))
@@ -95,4 +115,18 @@ fn run_command(module: &Module, args: Vec<String>) -> anyhow::Result<Exit> {
 /// An argument as JSON; a word that is not JSON is a string.
 fn json_arg(arg: &str) -> Value {
     serde_json::from_str(arg).unwrap_or_else(|_| Value::String(arg.to_owned()))
+}
+
+/// Ctrl-C kills the task (it ends as cancelled, within microseconds); a second one exits at once.
+fn on_ctrl_c(process: &Process) -> anyhow::Result<()> {
+    let killer = process.killer();
+    let mut pressed = false;
+    ctrlc::set_handler(move || {
+        if pressed {
+            std::process::exit(130);
+        }
+        pressed = true;
+        killer.kill();
+    })
+    .context("cannot install the Ctrl-C handler")
 }

@@ -9,13 +9,15 @@ use crate::sandbox::TaskState;
 /// What one task may use. Every task of a pool or process gets these limits afresh.
 ///
 /// The defaults protect the host while letting ordinary tasks run: 256 MiB of linear memory,
-/// 10 000 table elements, 16 MiB of output, no timeout.
+/// 10 000 table elements, 16 MiB of output, no timeout, no fuel limit. The wasm stack limit is
+/// the engine's ([`EngineBuilder::max_stack`](crate::EngineBuilder::max_stack)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     pub(crate) max_memory: u64,
     pub(crate) max_table_elements: u64,
     pub(crate) max_output: u64,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) fuel: Option<u64>,
 }
 
 impl Default for Limits {
@@ -25,6 +27,7 @@ impl Default for Limits {
             max_table_elements: 10_000,
             max_output: 16 << 20,
             timeout: None,
+            fuel: None,
         }
     }
 }
@@ -46,6 +49,13 @@ impl Limits {
     /// Bytes a task may return, or write to stdout and to stderr each (default 16 MiB).
     pub fn max_output(mut self, bytes: u64) -> Self {
         self.max_output = bytes;
+        self
+    }
+
+    /// Fuel a task may burn, a deterministic CPU budget (about one unit per wasm instruction;
+    /// default: unlimited). Needs an engine with fuel metering ([`EngineBuilder::fuel`](crate::EngineBuilder::fuel)).
+    pub fn fuel(mut self, fuel: Option<u64>) -> Self {
+        self.fuel = fuel;
         self
     }
 

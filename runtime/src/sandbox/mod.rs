@@ -2,20 +2,24 @@
 //! gets through WASI, the host functions of the ABI, and the classification of whatever stopped
 //! it into a [`TaskError`].
 
+mod capabilities;
 mod classify;
 mod limits;
+mod poll;
 mod wasi;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hecaton_abi as abi;
 use wasmtime::{Caller, Extern, Linker, Store, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
+pub use capabilities::{Access, Capabilities};
 pub(crate) use classify::classify;
 pub use limits::Limits;
+pub(crate) use poll::link_poll;
 pub(crate) use wasi::CapturedOutput;
 pub use wasi::Stdio;
 pub(crate) use wasi::link_wasi;
@@ -38,30 +42,75 @@ pub(crate) struct TaskState {
     attempt: u32,
     pub(crate) limits: Limits,
     memory_in_use: u64,
+    cancel: CancelFlag,
+    /// When the task times out, and its timeout.
+    deadline: Option<(Instant, Duration)>,
+    /// When the WASI context was made: the origin of the task's monotonic clock.
+    wasi_started: Option<Instant>,
     /// Set by the host when it stops the task (limit, deadline, cancel, guest panic); takes
     /// precedence over whatever error wasmtime reports for the same stop.
     stopped: Option<TaskError>,
 }
 
-/// What a task's WASI context will hold: its argv and its streams.
+/// What a task's WASI context will hold: its argv, its streams, its capabilities.
 pub(crate) struct WasiSetup {
     pub(crate) args: Vec<String>,
     pub(crate) stdio: Stdio,
+    pub(crate) capabilities: Arc<Capabilities>,
+}
+
+/// Everything that fences the tasks of a pool or process: limits and capabilities.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Policy {
+    pub(crate) limits: Limits,
+    pub(crate) capabilities: Arc<Capabilities>,
+}
+
+impl Policy {
+    /// Checks that `module`'s engine can enforce these limits.
+    pub(crate) fn check(&self, module: &crate::Module) -> Result<(), crate::Error> {
+        if self.limits.fuel.is_some() && !module.engine().fuel_enabled() {
+            return Err(crate::Error::Config(format!(
+                "a fuel limit needs an engine with fuel metering, and {} was compiled without it \
+                 (load it with `Module::from_file_in(&Engine::builder().fuel(true).build()?, …)`)",
+                module.path().display()
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl TaskState {
     /// The task's WASI context, made on first use.
     fn wasi_ctx(&mut self) -> &mut WasiP1Ctx {
         let (setup, limits, captured) = (&mut self.wasi_setup, &self.limits, &mut self.captured);
+        let started = &mut self.wasi_started;
         self.wasi.get_or_insert_with(|| {
-            let setup = setup.take().unwrap_or(WasiSetup {
+            *started = Some(Instant::now());
+            let setup = setup.take().unwrap_or_else(|| WasiSetup {
                 args: Vec::new(),
-                stdio: Stdio::Diagnostics,
+                stdio: Stdio::Diagnostics { stdin: Vec::new() },
+                capabilities: Arc::default(),
             });
-            let (ctx, output) = wasi_context(&setup.args, &setup.stdio, limits);
+            let (ctx, output) =
+                wasi_context(&setup.args, &setup.stdio, limits, &setup.capabilities);
             *captured = output;
             ctx
         })
+    }
+
+    /// Stops the task if it was cancelled or its deadline passed; called at every epoch tick and
+    /// while a WASI call waits.
+    fn check_interrupt(&mut self) -> wasmtime::Result<()> {
+        if self.cancel.is_cancelled() {
+            return Err(self.stop(TaskError::Cancelled));
+        }
+        match self.deadline {
+            Some((at, timeout)) if Instant::now() >= at => {
+                Err(self.stop(TaskError::Timeout(timeout)))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Records why the task is being stopped and returns the error that unwinds the guest.
@@ -133,6 +182,11 @@ pub(crate) fn new_store(
     cancel: CancelFlag,
 ) -> Store<TaskState> {
     let state = TaskState {
+        cancel,
+        deadline: limits
+            .timeout
+            .map(|timeout| (Instant::now() + timeout, timeout)),
+        wasi_started: None,
         wasi: None,
         wasi_setup,
         captured: None,
@@ -144,23 +198,16 @@ pub(crate) fn new_store(
     };
     let mut store = Store::new(engine.wasmtime(), state);
     store.limiter(|state| state);
+    if engine.fuel_enabled() {
+        // Setting fuel cannot fail on an engine that meters it.
+        let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
+    }
     // Every tick (and every `interrupt_now`) the task checks whether it must stop; otherwise it
     // goes on for one more tick.
-    let deadline = limits
-        .timeout
-        .map(|timeout| (Instant::now() + timeout, timeout));
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |mut context| {
-        let state = context.data_mut();
-        if cancel.is_cancelled() {
-            return Err(state.stop(TaskError::Cancelled));
-        }
-        match deadline {
-            Some((at, timeout)) if Instant::now() >= at => {
-                Err(state.stop(TaskError::Timeout(timeout)))
-            }
-            _ => Ok(UpdateDeadline::Continue(1)),
-        }
+    store.epoch_deadline_callback(|mut context| {
+        context.data_mut().check_interrupt()?;
+        Ok(UpdateDeadline::Continue(1))
     });
     store
 }

@@ -2,11 +2,11 @@
 //! standard streams, passed through or captured under the output limit.
 
 use wasmtime::Linker;
-use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-use crate::sandbox::{Limits, TaskState};
+use crate::sandbox::{Access, Capabilities, Limits, TaskState};
 
 /// Where a WASI command's standard streams go.
 #[derive(Clone, Debug)]
@@ -18,9 +18,13 @@ pub enum Stdio {
         /// The task's whole stdin.
         stdin: Vec<u8>,
     },
-    /// No stdin; stdout and stderr both to the host's stderr. Function tasks always get this,
+    /// Stdin from these bytes; stdout and stderr captured up to the output limit, then copied
+    /// to the host's stderr when the task ends. Function tasks always get this (with no stdin),
     /// so that their prints never mix with their JSON results.
-    Diagnostics,
+    Diagnostics {
+        /// The task's whole stdin.
+        stdin: Vec<u8>,
+    },
 }
 
 /// The captured stdout and stderr of a task.
@@ -37,6 +41,15 @@ impl CapturedOutput {
         over(&self.stdout) || over(&self.stderr)
     }
 
+    /// Copies what the task wrote to the host's stderr (its prints, for a function task).
+    pub(crate) fn forward_to_stderr(&self) {
+        use std::io::Write;
+        let mut stderr = std::io::stderr().lock();
+        // Diagnostics only: a closed stderr loses them, nothing else.
+        let _ = stderr.write_all(&self.stdout.contents());
+        let _ = stderr.write_all(&self.stderr.contents());
+    }
+
     /// The bytes written: (stdout, stderr).
     pub(crate) fn into_bytes(self) -> (Vec<u8>, Vec<u8>) {
         (
@@ -51,15 +64,25 @@ pub(crate) fn link_wasi(linker: &mut Linker<TaskState>) -> wasmtime::Result<()> 
     p1::add_to_linker_sync(linker, TaskState::wasi_ctx)
 }
 
-/// A WASI context with these arguments and streams, and nothing else of the host: no
-/// environment, no directories, no network. Clocks and random are available.
+/// A WASI context with these arguments and streams and the granted capabilities, and nothing
+/// else of the host: no other variable, directory or socket. Clocks and random are available.
 pub(crate) fn wasi_context(
     args: &[String],
     stdio: &Stdio,
     limits: &Limits,
+    capabilities: &Capabilities,
 ) -> (WasiP1Ctx, Option<CapturedOutput>) {
     let mut builder = WasiCtxBuilder::new();
     builder.args(args);
+    builder.envs(&capabilities.env);
+    for dir in &capabilities.dirs {
+        let perms = match dir.access {
+            Access::ReadOnly => FsPerms::ReadOnly,
+            Access::ReadWrite => FsPerms::ReadWrite,
+        };
+        // The directory was checked when it was granted; one removed since is simply absent.
+        let _ = builder.preopened_dir(&dir.host, &dir.guest, perms);
+    }
     builder
         .allow_tcp(false)
         .allow_udp(false)
@@ -69,12 +92,7 @@ pub(crate) fn wasi_context(
             builder.inherit_stdio();
             None
         }
-        Stdio::Diagnostics => {
-            builder.stdout(wasmtime_wasi::cli::stderr());
-            builder.stderr(wasmtime_wasi::cli::stderr());
-            None
-        }
-        Stdio::Capture { stdin } => {
+        Stdio::Capture { stdin } | Stdio::Diagnostics { stdin } => {
             // One byte over the limit tells a stream that reached it from one that exceeded it.
             let capacity =
                 usize::try_from(limits.max_output.saturating_add(1)).unwrap_or(usize::MAX);

@@ -1,0 +1,161 @@
+//! The limits and capabilities every task-running subcommand takes, with human units.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use hecaton::{Access, Capabilities, Engine, Limits};
+
+/// Per-task limits and granted capabilities.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Limits (per task)")]
+pub(crate) struct SandboxArgs {
+    /// Linear memory a task may have (e.g. 64MiB, 1GiB).
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
+    max_memory: u64,
+    /// Wall-clock time a task may run (e.g. 500ms, 2s, 1m) [default: none].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Fuel a task may burn, a deterministic CPU budget (~1 per wasm instruction) [default: none].
+    #[arg(long, value_name = "UNITS")]
+    fuel: Option<u64>,
+    /// Native stack wasm code may use before a stack overflow.
+    #[arg(long, value_name = "SIZE", default_value = "512KiB", value_parser = parse_size)]
+    max_stack: u64,
+    /// Bytes a task may return, or write to stdout and to stderr each.
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_size)]
+    max_output: u64,
+    /// Elements a task's tables may hold.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    max_table_elements: u64,
+    /// Grant a host directory, read-only unless suffixed `:rw`: HOST[::GUEST][:rw|:ro]
+    /// (GUEST defaults to HOST).
+    #[arg(
+        long = "dir",
+        value_name = "HOST[::GUEST][:rw]",
+        help_heading = "Capabilities"
+    )]
+    dirs: Vec<String>,
+    /// Set a variable in the task: KEY=VALUE, or KEY to copy the host's value. Nothing else of
+    /// the host environment is visible.
+    #[arg(
+        long = "env",
+        value_name = "KEY[=VALUE]",
+        help_heading = "Capabilities"
+    )]
+    env: Vec<String>,
+}
+
+impl SandboxArgs {
+    /// The engine these limits need (fuel metering, stack size).
+    pub(crate) fn engine(&self) -> anyhow::Result<Engine> {
+        let max_stack = usize::try_from(self.max_stack).context("--max-stack is too large")?;
+        Ok(Engine::builder()
+            .fuel(self.fuel.is_some())
+            .max_stack(max_stack)
+            .build()?)
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        Limits::default()
+            .max_memory(self.max_memory)
+            .timeout(self.timeout)
+            .fuel(self.fuel)
+            .max_output(self.max_output)
+            .max_table_elements(self.max_table_elements)
+    }
+
+    pub(crate) fn capabilities(&self) -> anyhow::Result<Capabilities> {
+        let mut capabilities = Capabilities::new();
+        for dir in &self.dirs {
+            let (spec, access) = match dir.rsplit_once(':') {
+                Some((spec, "rw")) if !spec.ends_with(':') => (spec, Access::ReadWrite),
+                Some((spec, "ro")) if !spec.ends_with(':') => (spec, Access::ReadOnly),
+                _ => (dir.as_str(), Access::ReadOnly),
+            };
+            let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
+            capabilities = capabilities.dir(PathBuf::from(host), guest, access)?;
+        }
+        for variable in &self.env {
+            capabilities = match variable.split_once('=') {
+                Some((key, value)) => capabilities.env(key, value),
+                None => capabilities.inherit_env(variable),
+            };
+        }
+        Ok(capabilities)
+    }
+}
+
+/// A size in bytes: a number with an optional unit (B, KB, KiB, MB, MiB, GB, GiB).
+pub(crate) fn parse_size(text: &str) -> anyhow::Result<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .with_context(|| format!("`{text}` is not a size like 64MiB"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        other => {
+            bail!("unknown size unit `{other}` in `{text}` (use B, KB, KiB, MB, MiB, GB, GiB)")
+        }
+    };
+    number
+        .checked_mul(scale)
+        .with_context(|| format!("`{text}` is too large"))
+}
+
+/// A duration: a number with a unit (ms, s, m, h), e.g. 500ms or 2s.
+pub(crate) fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .with_context(|| format!("`{text}` is not a duration like 500ms or 2s"))?;
+    let seconds = match unit.trim() {
+        "ms" => number / 1000.0,
+        "s" => number,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        "" => bail!("`{text}` needs a unit: ms, s, m or h"),
+        other => bail!("unknown duration unit `{other}` in `{text}` (use ms, s, m or h)"),
+    };
+    Duration::try_from_secs_f64(seconds)
+        .with_context(|| format!("`{text}` is not a valid duration"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_human_units() {
+        assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);
+        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert_eq!(parse_size("2 KB").unwrap(), 2000);
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("MiB").is_err());
+    }
+
+    #[test]
+    fn durations_take_human_units() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1.5m").unwrap(), Duration::from_secs(90));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+}

@@ -17,6 +17,9 @@ mod loading;
 mod pool;
 // `Process`: spawn, join, id, is_finished, kill.
 mod process;
+// Limits obeyed and violated: timeouts (in wasm, start functions, allocators, WASI sleeps),
+// fuel, stack, memory, tables, output, exits, state after a trap.
+mod sandbox;
 // Traps are `TaskError::Trap` with their wasmtime code.
 mod traps;
 

@@ -99,11 +99,21 @@ impl TaskState {
         })
     }
 
-    /// Stops the task if it was cancelled or its deadline passed; called at every epoch tick and
-    /// while a WASI call waits.
+    /// Stops the task if it was cancelled, its deadline passed or it wrote past its output limit;
+    /// called at every epoch tick and while a WASI call waits.
     fn check_interrupt(&mut self) -> wasmtime::Result<()> {
         if self.cancel.is_cancelled() {
             return Err(self.stop(TaskError::Cancelled));
+        }
+        // A task that goes on writing after its output limit (ignoring the write errors) is
+        // stopped here rather than left to spin.
+        if self
+            .captured
+            .as_ref()
+            .is_some_and(CapturedOutput::overflowed)
+        {
+            let limit = self.limits.max_output;
+            return Err(self.stop(TaskError::OutputLimit { limit }));
         }
         match self.deadline {
             Some((at, timeout)) if Instant::now() >= at => {

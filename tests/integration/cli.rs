@@ -383,3 +383,206 @@ fn map_command_appends_raw_lines_to_argv() {
     assert_eq!(lines[0]["stdout"], "exit=3\n");
     assert_eq!(lines[1]["stdout"], "plain words\n");
 }
+
+#[test]
+fn run_timeout_flag_stops_a_runaway_task_with_exit_3() {
+    let path = fixture("loop-forever.wat");
+    let output = hecaton(
+        &[
+            "run",
+            path.to_str().unwrap(),
+            "--invoke",
+            "spin",
+            "--timeout",
+            "200ms",
+        ],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("timeout after 200ms"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn run_fuel_flag_stops_a_runaway_task() {
+    let path = fixture("loop-forever.wat");
+    let output = hecaton(
+        &[
+            "run",
+            path.to_str().unwrap(),
+            "--invoke",
+            "spin",
+            "--fuel",
+            "100000",
+        ],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("out of fuel"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn bad_size_unit_is_a_usage_error_naming_the_flag() {
+    let output = hecaton(
+        &[
+            "run",
+            SQUARE,
+            "--invoke",
+            "square",
+            "--max-memory",
+            "12parsecs",
+            "1",
+        ],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--max-memory") && stderr(&output).contains("parsecs"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn dir_and_env_flags_grant_capabilities() {
+    let output = hecaton(
+        &[
+            "run",
+            hecaton_tests::guests::ADVERSARY,
+            "--dir",
+            "tests/fixtures::/fixtures",
+            "--invoke",
+            "read_file",
+            "/fixtures/not-wasm.txt",
+        ],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let expected = std::fs::read_to_string(fixture("not-wasm.txt")).unwrap();
+    assert_eq!(
+        stdout(&output).trim_end(),
+        serde_json::to_string(&expected).unwrap()
+    );
+    let output = hecaton(
+        &[
+            "run",
+            hecaton_tests::guests::ADVERSARY,
+            "--env",
+            "MODE=fast",
+            "--invoke",
+            "env_vars",
+        ],
+        b"",
+    );
+    assert_eq!(
+        stdout(&output),
+        "[[\"MODE\",\"fast\"]]\n",
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn read_only_dir_flag_refuses_writes_and_rw_takes_them() {
+    let folder = std::env::temp_dir().join(format!("hecaton-cli-rw-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let grant = format!("{}::/out", folder.display());
+    let write = |grant: &str| {
+        hecaton(
+            &[
+                "run",
+                hecaton_tests::guests::ADVERSARY,
+                "--dir",
+                grant,
+                "--invoke",
+                "write_file",
+                "/out/f.txt",
+                "hi",
+            ],
+            b"",
+        )
+    };
+    assert_eq!(write(&grant).status.code(), Some(1));
+    assert!(!folder.join("f.txt").exists());
+    let output = write(&format!("{grant}:rw"));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(std::fs::read_to_string(folder.join("f.txt")).unwrap(), "hi");
+}
+
+#[test]
+fn map_retries_are_counted_in_the_error_record() {
+    let output = hecaton(
+        &[
+            "map",
+            hecaton_tests::guests::ADVERSARY,
+            "--invoke",
+            "attempt_or_fail",
+            "--keep-going",
+            "--retries",
+            "1",
+        ],
+        b"2\n5\n",
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "2");
+    let record: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+    assert_eq!(record["attempts"], 2);
+    assert_eq!(record["error"]["message"], "guest error: attempt 2 failed");
+}
+
+#[test]
+fn ctrl_c_writes_what_finished_and_exits_130() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hecaton"))
+        .args([
+            "map",
+            PROBE,
+            "--invoke",
+            "nap",
+            "-j",
+            "2",
+            "--chunksize",
+            "1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input: String = (0..500).map(|_| "20\n").collect();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.ends_with('\n') || text.is_empty(),
+        "only whole lines are written"
+    );
+    let written = text.lines().count();
+    assert!(text.lines().all(|line| line == "20"));
+    assert!(written > 0 && written < 500, "{written} outputs written");
+    assert!(
+        stderr(&output).contains("interrupted at input"),
+        "{}",
+        stderr(&output)
+    );
+}

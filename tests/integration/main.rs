@@ -3,6 +3,8 @@
 
 // The ABI: lying pointers, lengths and statuses are ABI violations, never host panics.
 mod abi_violations;
+// Capabilities granted, never inherited: directories, variables; a map of hostile inputs.
+mod capabilities;
 // `hecaton run` and `hecaton build` through the real binary: output, exit codes, messages.
 mod cli;
 // Rust guests through the SDK: serde values, several arguments, `Err`, panics, identity.

@@ -275,3 +275,30 @@ fn workers_env_and_zero_workers() {
     ));
     assert_eq!(pool(3).workers(), 3);
 }
+
+#[test]
+fn retries_run_a_failed_task_again_and_count_the_attempts() {
+    let module = load(hecaton_tests::guests::ADVERSARY);
+    let outcome = |retries| {
+        let pool = Pool::builder().workers(1).retries(retries).build().unwrap();
+        let job = pool.job(&module, "attempt_or_fail").unwrap();
+        let outcome = job
+            .imap_raw(std::iter::once(Ok(b"3".to_vec())), true)
+            .next()
+            .unwrap();
+        (
+            outcome.attempts,
+            outcome.result.and_then(|output| output.decode::<u32>()),
+        )
+    };
+    assert_eq!(outcome(2), (3, Ok(3)));
+    let (attempts, result) = outcome(1);
+    assert_eq!(attempts, 2);
+    assert_eq!(
+        result,
+        Err(TaskError::Guest {
+            message: "attempt 2 failed".into()
+        })
+    );
+    assert_eq!(outcome(0).0, 1);
+}

@@ -28,3 +28,21 @@ fn out_of_bounds_access_is_a_trap() {
     let (trap, _) = trap_of("trap-out-of-bounds.wat", "oob", &serde_json::json!(null));
     assert_eq!(trap, hecaton::Trap::MemoryOutOfBounds);
 }
+
+#[test]
+fn every_trap_kind_is_named() {
+    let module = load(fixture("trap-kinds.wat"));
+    for (task, expected) in [
+        ("integer_overflow", hecaton::Trap::IntegerOverflow),
+        ("bad_conversion", hecaton::Trap::BadConversionToInteger),
+        ("table_out_of_bounds", hecaton::Trap::TableOutOfBounds),
+        ("indirect_call_to_null", hecaton::Trap::IndirectCallToNull),
+        ("bad_signature", hecaton::Trap::BadSignature),
+        ("memory_out_of_bounds", hecaton::Trap::MemoryOutOfBounds),
+    ] {
+        match run::<i32>(&module, task, &()) {
+            Err(TaskError::Trap { trap, .. }) => assert_eq!(trap, expected, "{task}"),
+            other => panic!("{task}: expected a trap, got {other:?}"),
+        }
+    }
+}

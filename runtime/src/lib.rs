@@ -9,7 +9,7 @@
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use hecaton::{Engine, Module, Process};
+//! use hecaton::{Engine, Module, Pool, Process};
 //!
 //! let wat = r#"(module
 //!     (func (export "square") (param i64) (result i64)
@@ -17,6 +17,13 @@
 //!         local.get 0
 //!         i64.mul))"#;
 //! let module = Module::from_bytes(&Engine::shared()?, "square.wat", wat.as_bytes())?;
+//!
+//! // Python's `Pool(2).map(square, [1, 2, 3, 4, 5])`: every task in a fresh instance.
+//! let pool = Pool::builder().workers(2).build()?;
+//! let squares: Vec<i64> = pool.map(&module, "square", [1, 2, 3, 4, 5])?;
+//! assert_eq!(squares, [1, 4, 9, 16, 25]);
+//!
+//! // Python's `Process(target=square, args=(7,))`: one task on its own thread.
 //! let process = Process::spawn(&module, "square", &7)?;
 //! let squared: i64 = process.join()?;
 //! assert_eq!(squared, 49);
@@ -32,9 +39,11 @@
 //! |------|------------|-------------------|
 //! | [`Engine`] | wasmtime configured by hecaton, with its epoch thread | one per process ([`Engine::shared`]); milliseconds to make |
 //! | [`Module`] | a compiled, checked and linked task module | one per file; compiling costs milliseconds to seconds, cloning is free |
+//! | [`Pool`] | worker threads on a work-stealing scheduler | one per workload; threads live until it is dropped (which waits for queued work) |
 //! | [`Process`] | one task on its own thread, in its own instance | one per task; a thread and a fresh instance |
 //! | instance | a task's memory, globals and tables | one per task, discarded when it ends; microseconds |
-//! | [`Limits`] | memory, table, output and time a task may use | copied into every task |
+//! | [`Limits`] | memory, table, output, time and fuel a task may use | copied into every task |
+//! | [`Capabilities`] | directories and variables a task sees | shared by the tasks of a pool or process |
 //!
 //! ## Outcomes
 //! A task ends with its output, or with a [`TaskError`] that says which of its own failures
@@ -50,6 +59,14 @@
 //! | `p.is_alive()` | `!`[`Process::is_finished`] |
 //! | `p.kill()` / `p.terminate()` | [`Process::kill`] |
 //! | `os.getpid()` in the child | `hecaton_guest::task_id()`, [`Process::id`] |
+//! | `Pool(processes=n)` | [`Pool::builder()`](Pool::builder)`.workers(n).build()` |
+//! | `pool.map(f, xs)` | [`Pool::map`] (fail-fast), [`Pool::map_all`] (every outcome) |
+//! | `pool.starmap(f, pairs)` | [`Pool::starmap`] |
+//! | `pool.imap(f, xs)` / `imap_unordered` | [`Pool::imap`] / [`Pool::imap_unordered`] (lazy, bounded read-ahead) |
+//! | `pool.apply(f, (x,))` / `apply_async` | [`Pool::apply`] / [`Pool::apply_async`] → [`AsyncResult`] |
+//! | `chunksize=` | [`Job::chunksize`], [`PoolBuilder::chunksize`] |
+//! | `maxtasksperchild=1` | the default: every task gets a fresh instance |
+//! | `pool.close()` / `join()` / `terminate()` | [`Pool::close`] / [`Pool::join`] / [`Pool::terminate`] |
 
 #![deny(missing_docs)]
 

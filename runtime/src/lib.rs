@@ -71,6 +71,7 @@
 #![deny(missing_docs)]
 
 mod abi;
+mod cache;
 mod engine;
 mod error;
 mod map;
@@ -81,6 +82,7 @@ mod sandbox;
 mod scheduler;
 mod task;
 
+pub use cache::{CACHE_DIR_ENV, ModuleCache};
 pub use engine::{DEFAULT_MAX_STACK, EPOCH_TICK, Engine, EngineBuilder};
 pub use error::{Error, TaskError};
 pub use map::Outcome;

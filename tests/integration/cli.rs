@@ -11,6 +11,10 @@ fn hecaton(args: &[&str], stdin: &[u8]) -> Output {
         .args(args)
         .current_dir(ROOT)
         .env("CARGO_TARGET_DIR", GUESTS_TARGET_DIR)
+        .env(
+            "HECATON_CACHE_DIR",
+            std::env::temp_dir().join("hecaton-tests-cache"),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -3,6 +3,8 @@
 
 // The ABI: lying pointers, lengths and statuses are ABI violations, never host panics.
 mod abi_violations;
+// The compile cache: hits, and corrupt, truncated or foreign entries recompiled.
+mod cache;
 // Capabilities granted, never inherited: directories, variables; a map of hostile inputs.
 mod capabilities;
 // `hecaton run` and `hecaton build` through the real binary: output, exit codes, messages.

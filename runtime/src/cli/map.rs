@@ -9,15 +9,13 @@ use std::rc::Rc;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use hecaton::{
-    CommandInput, CommandOutput, Module, Outcome, Pool, TaskError, TaskKind, TaskOutput,
-};
+use hecaton::{CommandInput, CommandOutput, Outcome, Pool, TaskError, TaskKind, TaskOutput};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::cli::sandbox::SandboxArgs;
+use crate::cli::sandbox::{CacheArgs, SandboxArgs};
 use crate::cli::{Exit, build};
 
 /// Run a task over many inputs, each in a fresh sandboxed instance, on all cores.
@@ -81,6 +79,8 @@ pub(crate) struct MapArgs {
     retries: u32,
     #[command(flatten)]
     sandbox: SandboxArgs,
+    #[command(flatten)]
+    cache: CacheArgs,
     /// The inputs, as JSON values (a word that is not JSON is a string); put options before them.
     #[arg(
         value_name = "INPUTS",
@@ -96,7 +96,7 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
     } else {
         args.module.clone()
     };
-    let module = Module::from_file_in(&args.sandbox.engine()?, &path)?;
+    let module = args.cache.load(&args.sandbox.engine()?, &path)?;
     let task = match &args.invoke {
         Some(task) => task.clone(),
         None if module.task_kind(hecaton_abi::START_EXPORT).is_ok() => {

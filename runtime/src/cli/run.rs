@@ -7,7 +7,7 @@ use clap::Args;
 use hecaton::{CommandOutput, Module, Process, ProcessBuilder, Stdio, TaskError, TaskKind};
 use serde_json::Value;
 
-use crate::cli::sandbox::SandboxArgs;
+use crate::cli::sandbox::{CacheArgs, SandboxArgs};
 use crate::cli::{Exit, build};
 
 /// Run one task in a fresh sandboxed instance and print its output as JSON.
@@ -29,6 +29,8 @@ pub(crate) struct RunArgs {
     invoke: Option<String>,
     #[command(flatten)]
     sandbox: SandboxArgs,
+    #[command(flatten)]
+    cache: CacheArgs,
     /// The task's arguments; put options before them.
     #[arg(
         value_name = "ARGS",
@@ -44,7 +46,7 @@ pub(crate) fn main(args: RunArgs) -> anyhow::Result<Exit> {
     } else {
         args.module
     };
-    let module = Module::from_file_in(&args.sandbox.engine()?, &path)?;
+    let module = args.cache.load(&args.sandbox.engine()?, &path)?;
     let task = match args.invoke {
         Some(task) => task,
         None if module.task_kind(hecaton_abi::START_EXPORT).is_ok() => {

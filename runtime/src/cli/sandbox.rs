@@ -159,3 +159,35 @@ mod tests {
         assert!(parse_duration("-1s").is_err());
     }
 }
+
+/// Where compiled modules are cached.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Compile cache")]
+pub(crate) struct CacheArgs {
+    /// Folder of compiled modules [default: HECATON_CACHE_DIR, else $XDG_CACHE_HOME/hecaton, else
+    /// ~/.cache/hecaton].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile the module afresh and store nothing.
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
+}
+
+impl CacheArgs {
+    /// Loads `path` for `engine`, through the compile cache unless disabled.
+    pub(crate) fn load(
+        &self,
+        engine: &Engine,
+        path: &std::path::Path,
+    ) -> anyhow::Result<hecaton::Module> {
+        let cache = match (&self.cache_dir, self.no_cache) {
+            (_, true) => None,
+            (Some(dir), false) => Some(hecaton::ModuleCache::new(dir)),
+            (None, false) => hecaton::ModuleCache::per_user(),
+        };
+        Ok(match cache {
+            Some(cache) => hecaton::Module::from_file_cached(engine, path, &cache)?,
+            None => hecaton::Module::from_file_in(engine, path)?,
+        })
+    }
+}

@@ -7,7 +7,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use hecaton::{CommandInput, CommandOutput, Outcome, Pool, TaskError, TaskKind, TaskOutput};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::cli::Exit;
 use crate::cli::sandbox::{CacheArgs, SandboxArgs};
-use crate::cli::{Exit, build};
 
 /// Run a task over many inputs, each in a fresh sandboxed instance, on all cores.
 ///
@@ -91,22 +91,9 @@ pub(crate) struct MapArgs {
 }
 
 pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
-    let path = if build::is_crate(&args.module) {
-        build::build_crate(&args.module, None)?
-    } else {
-        args.module.clone()
-    };
-    let module = args.cache.load(&args.sandbox.engine()?, &path)?;
-    let task = match &args.invoke {
-        Some(task) => task.clone(),
-        None if module.task_kind(hecaton_abi::START_EXPORT).is_ok() => {
-            hecaton_abi::START_EXPORT.to_owned()
-        }
-        None => bail!(
-            "{} is not a WASI command; name the task to map with --invoke",
-            path.display()
-        ),
-    };
+    let (module, task) =
+        args.cache
+            .load_task(&args.sandbox.engine()?, &args.module, args.invoke.clone())?;
     let command = *module.task_kind(&task)? == TaskKind::Command;
     let mut builder = Pool::builder()
         .limits(args.sandbox.limits())

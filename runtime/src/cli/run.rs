@@ -2,13 +2,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use hecaton::{CommandOutput, Module, Process, ProcessBuilder, Stdio, TaskError, TaskKind};
 use serde_json::Value;
 
+use crate::cli::Exit;
 use crate::cli::sandbox::{CacheArgs, SandboxArgs};
-use crate::cli::{Exit, build};
 
 /// Run one task in a fresh sandboxed instance and print its output as JSON.
 ///
@@ -41,30 +41,9 @@ pub(crate) struct RunArgs {
 }
 
 pub(crate) fn main(args: RunArgs) -> anyhow::Result<Exit> {
-    let path = if build::is_crate(&args.module) {
-        build::build_crate(&args.module, None)?
-    } else {
-        args.module
-    };
-    let module = args.cache.load(&args.sandbox.engine()?, &path)?;
-    let task = match args.invoke {
-        Some(task) => task,
-        None if module.task_kind(hecaton_abi::START_EXPORT).is_ok() => {
-            hecaton_abi::START_EXPORT.to_owned()
-        }
-        None => {
-            let tasks: Vec<&str> = module.tasks().map(|(name, _)| name).collect();
-            bail!(
-                "{} is not a WASI command; name the task to run with --invoke (its tasks: {})",
-                path.display(),
-                if tasks.is_empty() {
-                    "none".to_owned()
-                } else {
-                    tasks.join(", ")
-                }
-            );
-        }
-    };
+    let (module, task) =
+        args.cache
+            .load_task(&args.sandbox.engine()?, &args.module, args.invoke)?;
     let process = Process::builder(&module)
         .limits(args.sandbox.limits())
         .capabilities(args.sandbox.capabilities()?);

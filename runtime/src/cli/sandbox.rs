@@ -174,6 +174,41 @@ pub(crate) struct CacheArgs {
 }
 
 impl CacheArgs {
+    /// Loads a module, or builds a crate folder first, and picks the task: `invoke`, or the
+    /// module's WASI command when there is no `invoke`.
+    pub(crate) fn load_task(
+        &self,
+        engine: &Engine,
+        module_or_crate: &std::path::Path,
+        invoke: Option<String>,
+    ) -> anyhow::Result<(hecaton::Module, String)> {
+        let path = if crate::cli::build::is_crate(module_or_crate) {
+            crate::cli::build::build_crate(module_or_crate, None)?
+        } else {
+            module_or_crate.to_owned()
+        };
+        let module = self.load(engine, &path)?;
+        let task = match invoke {
+            Some(task) => task,
+            None if module.task_kind(hecaton_abi::START_EXPORT).is_ok() => {
+                hecaton_abi::START_EXPORT.to_owned()
+            }
+            None => {
+                let tasks: Vec<&str> = module.tasks().map(|(name, _)| name).collect();
+                let tasks = if tasks.is_empty() {
+                    "none".to_owned()
+                } else {
+                    tasks.join(", ")
+                };
+                bail!(
+                    "{} is not a WASI command; name the task with --invoke (its tasks: {tasks})",
+                    path.display()
+                );
+            }
+        };
+        Ok((module, task))
+    }
+
     /// Loads `path` for `engine`, through the compile cache unless disabled.
     pub(crate) fn load(
         &self,

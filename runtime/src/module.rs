@@ -240,6 +240,23 @@ impl Module {
             .map(|(name, task)| (name.as_str(), &task.kind))
     }
 
+    /// The exported memory's size limits in bytes: (initial, maximum), when there is one.
+    pub fn memory(&self) -> Option<(u64, Option<u64>)> {
+        let wasmtime::ExternType::Memory(memory) = self
+            .inner
+            .pre
+            .module()
+            .get_export(hecaton_abi::MEMORY_EXPORT)?
+        else {
+            return None;
+        };
+        let page = memory.page_size();
+        Some((
+            memory.minimum().saturating_mul(page),
+            memory.maximum().map(|max| max.saturating_mul(page)),
+        ))
+    }
+
     /// The kind of the task `name`.
     ///
     /// # Errors
@@ -390,6 +407,8 @@ impl Exports {
                     TaskKind::Command
                 }
                 abi::ALLOC_EXPORT | abi::INITIALIZE_EXPORT => continue,
+                // Toolchain internals (`__main_void`, `__wasm_call_ctors`) are not tasks.
+                internal if internal.starts_with("__") => continue,
                 _ => match numeric(&ty) {
                     Some(kind) => kind,
                     None => continue,

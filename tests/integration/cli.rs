@@ -590,3 +590,43 @@ fn ctrl_c_writes_what_finished_and_exits_130() {
         stderr(&output)
     );
 }
+
+#[test]
+fn inspect_lists_tasks_imports_and_memory() {
+    let output = hecaton(&["inspect", hecaton_tests::guests::WAT_SQUARE], b"");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("imports: none"), "{text}");
+    assert!(
+        text.contains("memory:  65536 bytes initially, no maximum"),
+        "{text}"
+    );
+    assert!(
+        text.contains("add                  numeric (i64, i64) -> (i64)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("square               function task, ABI v1"),
+        "{text}"
+    );
+    let output = hecaton(&["inspect", "--json", ECHO], b"");
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["imports_wasi"], true);
+    assert_eq!(
+        report["tasks"],
+        serde_json::json!([{"name": "_start", "kind": "command"}])
+    );
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = hecaton(&["completions", shell], b"");
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert!(stdout(&output).contains("hecaton"), "{shell}");
+        assert!(
+            stdout(&output).contains("max-memory"),
+            "{shell}: the flags are completed"
+        );
+    }
+}

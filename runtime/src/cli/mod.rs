@@ -2,13 +2,14 @@
 
 mod build;
 mod exit;
+mod inspect;
 mod map;
 mod run;
 mod sandbox;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 pub(crate) use exit::Exit;
 
@@ -26,6 +27,15 @@ enum Command {
     Build(build::BuildArgs),
     Run(run::RunArgs),
     Map(map::MapArgs),
+    Inspect(inspect::InspectArgs),
+    Completions(CompletionsArgs),
+}
+
+/// Print a shell completion script (e.g. `hecaton completions bash > /etc/bash_completion.d/hecaton`).
+#[derive(Debug, clap::Args)]
+struct CompletionsArgs {
+    /// The shell.
+    shell: clap_complete::Shell,
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -34,6 +44,16 @@ pub(crate) fn main() -> ExitCode {
         Command::Build(args) => build::main(&args),
         Command::Run(args) => run::main(args),
         Command::Map(args) => map::main(args),
+        Command::Inspect(args) => inspect::main(&args),
+        Command::Completions(args) => {
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::command(),
+                "hecaton",
+                &mut std::io::stdout(),
+            );
+            Ok(Exit::Success)
+        }
     };
     match outcome {
         Ok(exit) => exit.into(),
@@ -46,7 +66,7 @@ pub(crate) fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use super::CommandFactory;
 
     #[test]
     fn clap_definition_is_consistent() {

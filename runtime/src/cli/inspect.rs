@@ -1,0 +1,106 @@
+//! `hecaton inspect`: what a module offers — its tasks, imports and memory.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use hecaton::{Engine, Module, TaskKind};
+use serde_json::{Value, json};
+
+use crate::cli::Exit;
+
+/// List a module's tasks (function tasks with their ABI version, numeric exports with their
+/// signature, a WASI command), whether it imports WASI, and its memory.
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    /// A module (.wasm or .wat).
+    #[arg(value_name = "MODULE")]
+    module: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn main(args: &InspectArgs) -> anyhow::Result<Exit> {
+    let module = Module::from_file_in(&Engine::shared()?, &args.module)?;
+    let report = report(&module);
+    if args.json {
+        println!("{report}");
+    } else {
+        print_text(&report);
+    }
+    Ok(Exit::Success)
+}
+
+fn report(module: &Module) -> Value {
+    let tasks: Vec<Value> = module
+        .tasks()
+        .map(|(name, kind)| match kind {
+            TaskKind::Function => {
+                json!({"name": name, "kind": "function", "abi": hecaton_abi::VERSION})
+            }
+            TaskKind::Numeric { params, results } => json!({
+                "name": name,
+                "kind": "numeric",
+                "params": params.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "results": results.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            }),
+            TaskKind::Command => json!({"name": name, "kind": "command"}),
+            _ => json!({"name": name, "kind": "unknown"}),
+        })
+        .collect();
+    let memory = module
+        .memory()
+        .map(|(minimum, maximum)| json!({"min_bytes": minimum, "max_bytes": maximum}));
+    json!({
+        "path": module.path().display().to_string(),
+        "imports_wasi": module.imports_wasi(),
+        "memory": memory,
+        "tasks": tasks,
+    })
+}
+
+fn print_text(report: &Value) {
+    println!("{}", report["path"].as_str().unwrap_or_default());
+    let imports = if report["imports_wasi"] == true {
+        "WASI preview 1"
+    } else {
+        "none"
+    };
+    println!("  imports: {imports}");
+    match &report["memory"] {
+        Value::Object(memory) => {
+            let max = memory["max_bytes"].as_u64().map_or_else(
+                || "no maximum".to_owned(),
+                |max| format!("at most {max} bytes"),
+            );
+            println!("  memory:  {} bytes initially, {max}", memory["min_bytes"]);
+        }
+        _ => println!("  memory:  none exported"),
+    }
+    println!("  tasks:");
+    for task in report["tasks"].as_array().into_iter().flatten() {
+        let name = task["name"].as_str().unwrap_or_default();
+        let kind = match task["kind"].as_str() {
+            Some("function") => format!("function task, ABI v{} (JSON in, JSON out)", task["abi"]),
+            Some("numeric") => format!(
+                "numeric ({}) -> ({})",
+                join(&task["params"]),
+                join(&task["results"])
+            ),
+            Some("command") => {
+                "WASI command (argv and stdin in; stdout, stderr, exit code out)".to_owned()
+            }
+            _ => "unknown".to_owned(),
+        };
+        println!("    {name:<20} {kind}");
+    }
+}
+
+fn join(list: &Value) -> String {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -12,6 +12,7 @@ const HECATON_2: &str = "hecaton Pool::map (2 workers)";
 const HECATON_1: &str = "hecaton Pool::map (1 worker)";
 const RAW_2: &str = "raw wasmtime, fresh instance per item (2 threads)";
 const RAW_1: &str = "raw wasmtime, fresh instance per item (1 thread)";
+const RAW_EPOCH_1: &str = "raw wasmtime + epoch interruption (1 thread)";
 const SERIAL: &str = "native fib, serial";
 const RAYON: &str = "native fib, rayon par_iter";
 
@@ -33,6 +34,9 @@ pub fn table(plan: &Plan, guest: &Guest) -> Result<Table> {
     let (raw, allocator) = raw_loop(guest)?;
     for (name, threads) in [(RAW_2, 2), (RAW_1, 1)] {
         table.add(name, raw.run(&fib, threads)?);
+    }
+    if let Ok(raw) = Raw::load(&guest.path, Setup::KeepResidentEpoch) {
+        table.add(RAW_EPOCH_1, raw.run(&fib, 1)?);
     }
     table.add(SERIAL, native::fib_serial(&fib)?);
     table.add(RAYON, native::fib_rayon(&fib)?);
@@ -62,11 +66,13 @@ fn notes(table: &mut Table, raw_allocator: &str) {
         ),
         format!(
             "wasm ÷ native time: hecaton {} (1 worker ÷ serial), {} (2 workers ÷ rayon); \
-             raw wasmtime {} (1 thread ÷ serial), {} (2 threads ÷ rayon)",
+             raw wasmtime {} (1 thread ÷ serial), {} (2 threads ÷ rayon); \
+             raw wasmtime + epoch interruption {} (1 thread ÷ serial)",
             slowdown(HECATON_1, SERIAL),
             slowdown(HECATON_2, RAYON),
             slowdown(RAW_1, SERIAL),
-            slowdown(RAW_2, RAYON)
+            slowdown(RAW_2, RAYON),
+            slowdown(RAW_EPOCH_1, SERIAL)
         ),
         format!(
             "raw wasmtime: a fresh instance per fib call (as hecaton), {raw_allocator}, \

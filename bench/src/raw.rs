@@ -31,6 +31,9 @@ const KEEP_RESIDENT: usize = 2 << 20;
 pub enum Setup {
     Pooling,
     KeepResident,
+    /// `KeepResident` with epoch interruption compiled in (what timeouts and cancellation need),
+    /// the deadline never reached: the cost of the checks alone.
+    KeepResidentEpoch,
     Naive,
 }
 
@@ -61,7 +64,7 @@ impl Raw {
             .into_anyhow()?;
         let pre = match setup {
             Setup::Naive => None,
-            Setup::Pooling | Setup::KeepResident => {
+            Setup::Pooling | Setup::KeepResident | Setup::KeepResidentEpoch => {
                 Some(linker.instantiate_pre(&module).into_anyhow()?)
             }
         };
@@ -124,6 +127,7 @@ impl Raw {
     /// task called, its 12-byte result record and JSON payload read back.
     fn call_fresh(&self, task: &ModuleExport, input: u64) -> Result<u64> {
         let mut store = Store::new(self.module.engine(), ());
+        store.set_epoch_deadline(u64::MAX);
         let instance = self.instantiate(&mut store)?;
         let memory = instance
             .get_module_export(&mut store, &self.memory)
@@ -157,7 +161,10 @@ fn config(setup: Setup) -> Config {
         return config;
     }
     let mut pooling = PoolingAllocationConfig::new();
-    if setup == Setup::KeepResident {
+    if setup == Setup::KeepResidentEpoch {
+        config.epoch_interruption(true);
+    }
+    if matches!(setup, Setup::KeepResident | Setup::KeepResidentEpoch) {
         pooling.linear_memory_keep_resident(KEEP_RESIDENT);
         pooling.table_keep_resident(KEEP_RESIDENT);
         pooling.pagemap_scan(Enabled::Yes);

@@ -34,6 +34,10 @@ pub struct Outcome {
     pub attempts: u32,
     /// What the last attempt produced.
     pub result: Result<TaskOutput, TaskError>,
+    /// Wall-clock time of all attempts.
+    pub duration: Duration,
+    /// The most linear memory an attempt had, in bytes.
+    pub peak_memory: u64,
 }
 
 /// How a map cuts its input into chunks.
@@ -76,7 +80,7 @@ impl MapShared {
 
     /// Runs one item, again in a fresh instance after each failure while retries remain.
     fn run_item(&self, index: usize, input: &[u8]) -> Outcome {
-        let mut attempts = 0;
+        let (mut attempts, mut duration, mut peak_memory) = (0, Duration::ZERO, 0);
         let result = loop {
             let skipped = self.fail_fast && index > self.first_failure.load(Ordering::Relaxed);
             if skipped || self.cancel.is_cancelled() {
@@ -88,7 +92,7 @@ impl MapShared {
                 task_id: task::next_task_id(),
                 attempt: attempts,
             };
-            let result = task::run(
+            let ran = task::run(
                 &self.module,
                 &self.call,
                 input,
@@ -96,8 +100,11 @@ impl MapShared {
                 identity,
                 self.cancel.clone(),
             );
-            self.record_task_time(started.elapsed());
-            match result {
+            let elapsed = started.elapsed();
+            self.record_task_time(elapsed);
+            duration += elapsed;
+            peak_memory = peak_memory.max(ran.memory);
+            match ran.result {
                 Err(ref error) if *error != TaskError::Cancelled && attempts <= self.retries => {
                     continue;
                 }
@@ -111,6 +118,8 @@ impl MapShared {
             index,
             attempts,
             result,
+            duration,
+            peak_memory,
         }
     }
 
@@ -260,6 +269,8 @@ impl<'p> MapStream<'p> {
                                 index,
                                 attempts: 0,
                                 result: Err(error),
+                                duration: Duration::ZERO,
+                                peak_memory: 0,
                             },
                         );
                         if self.stopped {

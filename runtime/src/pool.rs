@@ -246,7 +246,7 @@ impl Pool {
                     task_id: task::next_task_id(),
                     attempt: 1,
                 };
-                task::run(&module, &call, &input, &policy, identity, cancel)
+                task::run(&module, &call, &input, &policy, identity, cancel).result
             };
             // The handle may have been dropped: nobody wants the outcome.
             let _ = sender.send(outcome);

@@ -161,7 +161,7 @@ impl ProcessBuilder {
                     task_id: id,
                     attempt: 1,
                 };
-                task::run(&module, &call, &input, &policy, identity, task_cancel)
+                task::run(&module, &call, &input, &policy, identity, task_cancel).result
             })
             .map_err(Error::Thread)?;
         Ok(Process {

@@ -121,6 +121,13 @@ pub(crate) fn next_task_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// What one run of a task produced, and the linear memory it ended with (its peak: memory
+/// never shrinks).
+pub(crate) struct Ran {
+    pub(crate) result: Result<TaskOutput, TaskError>,
+    pub(crate) memory: u64,
+}
+
 /// Runs `call` once in a fresh instance of `module`. Never panics: a host-side panic while running
 /// is the task's [`TaskError::Host`].
 pub(crate) fn run(
@@ -130,7 +137,7 @@ pub(crate) fn run(
     policy: &Policy,
     identity: Identity,
     cancel: CancelFlag,
-) -> Result<TaskOutput, TaskError> {
+) -> Ran {
     catch_unwind(AssertUnwindSafe(|| {
         run_fresh(module, call, input, policy, identity, cancel)
     }))
@@ -140,7 +147,10 @@ pub(crate) fn run(
             .map(|s| (*s).to_owned())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".to_owned());
-        Err(TaskError::Host(format!("panic: {message}")))
+        Ran {
+            result: Err(TaskError::Host(format!("panic: {message}"))),
+            memory: 0,
+        }
     })
 }
 
@@ -151,7 +161,7 @@ fn run_fresh(
     policy: &Policy,
     identity: Identity,
     cancel: CancelFlag,
-) -> Result<TaskOutput, TaskError> {
+) -> Ran {
     let wasi_setup = module.imports_wasi().then(|| {
         let program = module.path().file_name().map_or_else(
             || "task.wasm".to_owned(),
@@ -174,21 +184,33 @@ fn run_fresh(
         wasi_setup,
         cancel,
     );
-    let outcome = start(&mut store, module).and_then(|instance| match call {
+    let result = call_in(&mut store, module, call, input, policy);
+    Ran {
+        result,
+        memory: store.data().memory_in_use(),
+    }
+}
+
+/// Starts the instance in `store` and makes the call its kind asks for.
+fn call_in(
+    store: &mut Store<TaskState>,
+    module: &Module,
+    call: &Call,
+    input: &[u8],
+    policy: &Policy,
+) -> Result<TaskOutput, TaskError> {
+    let outcome = start(store, module).and_then(|instance| match call {
         Call::Json(task) => match &task.kind {
-            TaskKind::Function => {
-                abi::call_function(&mut store, &instance, module, &task.export, input)
-                    .map(TaskOutput::Json)
-            }
+            TaskKind::Function => abi::call_function(store, &instance, module, &task.export, input)
+                .map(TaskOutput::Json),
             TaskKind::Numeric { params, results } => {
-                call_numeric(&mut store, &instance, task, params, results, input)
-                    .map(TaskOutput::Json)
+                call_numeric(store, &instance, task, params, results, input).map(TaskOutput::Json)
             }
             TaskKind::Command => Err(Failure::Task(TaskError::Host(
                 "a command called as a function".into(),
             ))),
         },
-        Call::Command { .. } => call_command(&mut store, &instance, module),
+        Call::Command { .. } => call_command(store, &instance, module),
     });
     let outcome = outcome.map_err(|failure| match failure {
         Failure::Wasm(error) => classify(error, store.data_mut()),

@@ -630,3 +630,30 @@ fn completions_are_generated_for_each_shell() {
         );
     }
 }
+
+#[test]
+fn map_stats_reports_items_failures_and_times() {
+    let output = hecaton(
+        &[
+            "map",
+            PROBE,
+            "--invoke",
+            "checked_divide",
+            "--keep-going",
+            "--stats",
+            "--quiet",
+        ],
+        b"[4, 2]\n[1, 0]\n[8, 2]\n",
+    );
+    let report = stderr(&output);
+    assert!(
+        report.contains("stats: 3 items, failures: 1 guest_error"),
+        "{report}"
+    );
+    assert!(
+        report.contains("tasks/s")
+            && report.contains("p99")
+            && report.contains("peak linear memory"),
+        "{report}"
+    );
+}

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::Exit;
 use crate::cli::sandbox::{CacheArgs, SandboxArgs};
+use crate::cli::stats::Stats;
 
 /// Run a task over many inputs, each in a fresh sandboxed instance, on all cores.
 ///
@@ -59,6 +60,10 @@ pub(crate) struct MapArgs {
     /// Write the outputs as one JSON array instead of JSON Lines.
     #[arg(long, conflicts_with = "unordered")]
     json_array: bool,
+    /// Print figures at the end, on stderr: items, failures by kind, wall time, tasks/s, mean
+    /// and p99 task time, peak memory of a task.
+    #[arg(long)]
+    stats: bool,
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -283,6 +288,7 @@ struct OutputWriter {
     progress: ProgressBar,
     written: u64,
     interrupted: Arc<AtomicBool>,
+    stats: Option<Stats>,
 }
 
 impl OutputWriter {
@@ -300,6 +306,7 @@ impl OutputWriter {
             progress,
             written: 0,
             interrupted,
+            stats: args.stats.then(Stats::new),
         }
     }
 
@@ -322,6 +329,9 @@ impl OutputWriter {
             };
             let Some(outcome) = next else { break };
             self.progress.inc(1);
+            if let Some(stats) = &mut self.stats {
+                stats.record(&outcome);
+            }
             if self.interrupted.load(Ordering::SeqCst)
                 && outcome.result == Err(TaskError::Cancelled)
             {
@@ -379,11 +389,14 @@ impl OutputWriter {
         Ok(Exit::Interrupted)
     }
 
-    /// Closes the array, flushes, clears the progress bar.
+    /// Closes the array, flushes, clears the progress bar, reports the stats.
     fn finish(&mut self) -> anyhow::Result<()> {
         self.finish_array()?;
         let _ = self.flush();
         self.progress.finish_and_clear();
+        if let Some(stats) = &self.stats {
+            eprintln!("{}", stats.report());
+        }
         Ok(())
     }
 

@@ -6,6 +6,7 @@ mod inspect;
 mod map;
 mod run;
 mod sandbox;
+mod stats;
 
 use std::process::ExitCode;
 

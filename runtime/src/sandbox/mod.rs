@@ -99,6 +99,11 @@ impl TaskState {
         })
     }
 
+    /// Bytes of linear memory the task has (its peak: memory never shrinks).
+    pub(crate) fn memory_in_use(&self) -> u64 {
+        self.memory_in_use
+    }
+
     /// Stops the task if it was cancelled, its deadline passed or it wrote past its output limit;
     /// called at every epoch tick and while a WASI call waits.
     fn check_interrupt(&mut self) -> wasmtime::Result<()> {

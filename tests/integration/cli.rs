@@ -657,3 +657,92 @@ fn map_stats_reports_items_failures_and_times() {
         "{report}"
     );
 }
+
+#[test]
+fn config_file_sets_the_same_limits_as_the_flags_and_flags_win() {
+    let config = std::env::temp_dir().join(format!("hecaton-config-{}.toml", std::process::id()));
+    std::fs::write(
+        &config,
+        "timeout = \"200ms\"\nmax-memory = \"64MiB\"\nenv = [\"MODE=fast\"]\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let spin = fixture("loop-forever.wat");
+    let spin = spin.to_str().unwrap();
+    let from_file = hecaton(&["run", spin, "--config", config, "--invoke", "spin"], b"");
+    let from_flags = hecaton(
+        &[
+            "run",
+            spin,
+            "--timeout",
+            "200ms",
+            "--max-memory",
+            "64MiB",
+            "--invoke",
+            "spin",
+        ],
+        b"",
+    );
+    assert_eq!(from_file.status.code(), Some(3));
+    assert_eq!(stderr(&from_file), stderr(&from_flags));
+    assert!(
+        stderr(&from_file).contains("timeout after 200ms"),
+        "{}",
+        stderr(&from_file)
+    );
+    let flag_wins = hecaton(
+        &[
+            "run",
+            spin,
+            "--config",
+            config,
+            "--timeout",
+            "300ms",
+            "--invoke",
+            "spin",
+        ],
+        b"",
+    );
+    assert!(
+        stderr(&flag_wins).contains("timeout after 300ms"),
+        "{}",
+        stderr(&flag_wins)
+    );
+    let env = hecaton(
+        &[
+            "run",
+            hecaton_tests::guests::ADVERSARY,
+            "--config",
+            config,
+            "--invoke",
+            "env_vars",
+        ],
+        b"",
+    );
+    assert_eq!(stdout(&env), "[[\"MODE\",\"fast\"]]\n", "{}", stderr(&env));
+}
+
+#[test]
+fn config_file_with_an_unknown_key_is_a_usage_error_naming_it() {
+    let config =
+        std::env::temp_dir().join(format!("hecaton-bad-config-{}.toml", std::process::id()));
+    std::fs::write(&config, "max-memroy = \"64MiB\"\n").unwrap();
+    let output = hecaton(
+        &[
+            "run",
+            SQUARE,
+            "--config",
+            config.to_str().unwrap(),
+            "--invoke",
+            "square",
+            "2",
+        ],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("max-memroy"),
+        "{}",
+        stderr(&output)
+    );
+}

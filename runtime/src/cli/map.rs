@@ -101,7 +101,7 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
             .load_task(&args.sandbox.engine()?, &args.module, args.invoke.clone())?;
     let command = *module.task_kind(&task)? == TaskKind::Command;
     let mut builder = Pool::builder()
-        .limits(args.sandbox.limits())
+        .limits(args.sandbox.limits()?)
         .capabilities(args.sandbox.capabilities()?)
         .retries(args.retries);
     if let Some(workers) = args.workers {

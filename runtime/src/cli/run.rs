@@ -45,7 +45,7 @@ pub(crate) fn main(args: RunArgs) -> anyhow::Result<Exit> {
         args.cache
             .load_task(&args.sandbox.engine()?, &args.module, args.invoke)?;
     let process = Process::builder(&module)
-        .limits(args.sandbox.limits())
+        .limits(args.sandbox.limits()?)
         .capabilities(args.sandbox.capabilities()?);
     if *module.task_kind(&task)? == TaskKind::Command {
         return run_command(&module, process, args.args);

@@ -7,28 +7,35 @@ use anyhow::{Context, bail};
 use clap::Args;
 use hecaton::{Access, Capabilities, Engine, Limits};
 
-/// Per-task limits and granted capabilities.
-#[derive(Debug, Args)]
+/// Per-task limits and granted capabilities, from flags or a TOML file with the same names
+/// (`max-memory = "64MiB"`, `timeout = "2s"`, `dir = ["data::/data:rw"]`, `env = ["MODE=fast"]`);
+/// a flag wins over the file, the file over the defaults.
+#[derive(Debug, Default, Args, serde::Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 #[command(next_help_heading = "Limits (per task)")]
 pub(crate) struct SandboxArgs {
-    /// Linear memory a task may have (e.g. 64MiB, 1GiB).
-    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
-    max_memory: u64,
+    /// Linear memory a task may have (e.g. 64MiB, 1GiB) [default: 256MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[serde(deserialize_with = "size")]
+    max_memory: Option<u64>,
     /// Wall-clock time a task may run (e.g. 500ms, 2s, 1m) [default: none].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[serde(deserialize_with = "duration")]
     timeout: Option<Duration>,
     /// Fuel a task may burn, a deterministic CPU budget (~1 per wasm instruction) [default: none].
     #[arg(long, value_name = "UNITS")]
     fuel: Option<u64>,
-    /// Native stack wasm code may use before a stack overflow.
-    #[arg(long, value_name = "SIZE", default_value = "512KiB", value_parser = parse_size)]
-    max_stack: u64,
-    /// Bytes a task may return, or write to stdout and to stderr each.
-    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_size)]
-    max_output: u64,
-    /// Elements a task's tables may hold.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    max_table_elements: u64,
+    /// Native stack wasm code may use before a stack overflow [default: 512KiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[serde(deserialize_with = "size")]
+    max_stack: Option<u64>,
+    /// Bytes a task may return, or write to stdout and to stderr each [default: 16MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[serde(deserialize_with = "size")]
+    max_output: Option<u64>,
+    /// Elements a task's tables may hold [default: 10000].
+    #[arg(long, value_name = "N")]
+    max_table_elements: Option<u64>,
     /// Grant a host directory, read-only unless suffixed `:rw`: HOST[::GUEST][:rw|:ro]
     /// (GUEST defaults to HOST).
     #[arg(
@@ -36,7 +43,7 @@ pub(crate) struct SandboxArgs {
         value_name = "HOST[::GUEST][:rw]",
         help_heading = "Capabilities"
     )]
-    dirs: Vec<String>,
+    dir: Vec<String>,
     /// Set a variable in the task: KEY=VALUE, or KEY to copy the host's value. Nothing else of
     /// the host environment is visible.
     #[arg(
@@ -45,30 +52,79 @@ pub(crate) struct SandboxArgs {
         help_heading = "Capabilities"
     )]
     env: Vec<String>,
+    /// Read limits and capabilities from a TOML file (flags win over it).
+    #[arg(long, value_name = "FILE", help_heading = "Limits (per task)")]
+    #[serde(skip)]
+    config: Option<PathBuf>,
 }
 
 impl SandboxArgs {
+    /// The flags over the config file, if any.
+    fn settings(&self) -> anyhow::Result<Self> {
+        let file = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                toml::from_str::<Self>(&text)
+                    .with_context(|| format!("config file {}", path.display()))?
+            }
+            None => Self::default(),
+        };
+        Ok(Self {
+            max_memory: self.max_memory.or(file.max_memory),
+            timeout: self.timeout.or(file.timeout),
+            fuel: self.fuel.or(file.fuel),
+            max_stack: self.max_stack.or(file.max_stack),
+            max_output: self.max_output.or(file.max_output),
+            max_table_elements: self.max_table_elements.or(file.max_table_elements),
+            dir: file
+                .dir
+                .into_iter()
+                .chain(self.dir.iter().cloned())
+                .collect(),
+            env: file
+                .env
+                .into_iter()
+                .chain(self.env.iter().cloned())
+                .collect(),
+            config: None,
+        })
+    }
+
     /// The engine these limits need (fuel metering, stack size).
     pub(crate) fn engine(&self) -> anyhow::Result<Engine> {
-        let max_stack = usize::try_from(self.max_stack).context("--max-stack is too large")?;
+        let settings = self.settings()?;
+        let max_stack = match settings.max_stack {
+            Some(bytes) => usize::try_from(bytes).context("--max-stack is too large")?,
+            None => hecaton::DEFAULT_MAX_STACK,
+        };
         Ok(Engine::builder()
-            .fuel(self.fuel.is_some())
+            .fuel(settings.fuel.is_some())
             .max_stack(max_stack)
             .build()?)
     }
 
-    pub(crate) fn limits(&self) -> Limits {
-        Limits::default()
-            .max_memory(self.max_memory)
-            .timeout(self.timeout)
-            .fuel(self.fuel)
-            .max_output(self.max_output)
-            .max_table_elements(self.max_table_elements)
+    pub(crate) fn limits(&self) -> anyhow::Result<Limits> {
+        let settings = self.settings()?;
+        let mut limits = Limits::default()
+            .timeout(settings.timeout)
+            .fuel(settings.fuel);
+        if let Some(bytes) = settings.max_memory {
+            limits = limits.max_memory(bytes);
+        }
+        if let Some(bytes) = settings.max_output {
+            limits = limits.max_output(bytes);
+        }
+        if let Some(elements) = settings.max_table_elements {
+            limits = limits.max_table_elements(elements);
+        }
+        Ok(limits)
     }
 
     pub(crate) fn capabilities(&self) -> anyhow::Result<Capabilities> {
+        let settings = self.settings()?;
         let mut capabilities = Capabilities::new();
-        for dir in &self.dirs {
+        for dir in &settings.dir {
             let (spec, access) = match dir.rsplit_once(':') {
                 Some((spec, "rw")) if !spec.ends_with(':') => (spec, Access::ReadWrite),
                 Some((spec, "ro")) if !spec.ends_with(':') => (spec, Access::ReadOnly),
@@ -77,7 +133,7 @@ impl SandboxArgs {
             let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
             capabilities = capabilities.dir(PathBuf::from(host), guest, access)?;
         }
-        for variable in &self.env {
+        for variable in &settings.env {
             capabilities = match variable.split_once('=') {
                 Some((key, value)) => capabilities.env(key, value),
                 None => capabilities.inherit_env(variable),
@@ -85,6 +141,32 @@ impl SandboxArgs {
         }
         Ok(capabilities)
     }
+}
+
+/// A size in a config file: a number of bytes, or a string with a unit.
+fn size<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(u64),
+        Text(String),
+    }
+    match <Size as serde::Deserialize>::deserialize(deserializer)? {
+        Size::Bytes(bytes) => Ok(Some(bytes)),
+        Size::Text(text) => parse_size(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
+
+/// A duration in a config file: a string with a unit.
+fn duration<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+    parse_duration(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// A size in bytes: a number with an optional unit (B, KB, KiB, MB, MiB, GB, GiB).

@@ -10,7 +10,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The guest crates, by package name.
-const RUST_GUESTS: &[&str] = &["square", "greet", "probe", "echo", "adversary"];
+const RUST_GUESTS: &[&str] = &[
+    "square",
+    "greet",
+    "primes",
+    "wordcount",
+    "mandelbrot",
+    "flaky",
+    "plugin",
+    "upper",
+    "probe",
+    "echo",
+    "adversary",
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());

@@ -31,6 +31,14 @@ pub enum Error {
         /// The parser's message, with line and column.
         message: String,
     },
+    /// The file is a precompiled module (machine code), which is only loaded on request.
+    #[error(
+        "{path} is a precompiled module (machine code, unsafe to load from an untrusted source); load it with `Module::from_precompiled_file` or `--allow-precompiled` if you trust its origin"
+    )]
+    Precompiled {
+        /// The file.
+        path: PathBuf,
+    },
     /// The binary is a WebAssembly component; tasks are core modules.
     #[error(
         "{path} is a WebAssembly component; hecaton runs core modules (build for wasm32-wasip1, not wasm32-wasip2)"

@@ -193,6 +193,63 @@ impl Module {
             path: path.clone(),
             message: format!("{error:#}"),
         })?;
+        Self::from_compiled(engine, path, module)
+    }
+
+    /// Loads a module precompiled by [`Module::precompile`] (`hecaton compile`, a `.cwasm` file)
+    /// for an engine with the same settings.
+    ///
+    /// # Safety
+    /// The file is machine code that wasmtime maps and runs without validating it: it must come
+    /// from `hecaton compile` (or wasmtime's `Module::serialize`) of a source you trust, and not
+    /// have been changed since. wasmtime checks its version and settings header only.
+    ///
+    /// # Errors
+    /// [`Error::Read`], [`Error::Compile`] when the file is not a compatible precompiled module,
+    /// and the ABI errors of [`Module::from_file`].
+    pub unsafe fn from_precompiled_file(
+        engine: &Engine,
+        path: impl AsRef<Path>,
+    ) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        // SAFETY: the caller vouches for the file's origin, as this function's contract says.
+        let module = unsafe { wasmtime::Module::deserialize(engine.wasmtime(), &bytes) }.map_err(
+            |error| Error::Compile {
+                path: path.to_owned(),
+                message: format!("not a precompiled module for this engine: {error:#}"),
+            },
+        )?;
+        Self::from_compiled(engine, path.to_owned(), module)
+    }
+
+    /// Compiles a module (`.wasm` or `.wat`) for `engine` into the precompiled form that
+    /// [`Module::from_precompiled_file`] loads.
+    ///
+    /// # Errors
+    /// As [`Module::from_file`].
+    pub fn precompile(engine: &Engine, path: impl AsRef<Path>) -> Result<Vec<u8>, Error> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let module = Self::load(engine, path, &bytes, None)?;
+        module
+            .instance_pre()
+            .module()
+            .serialize()
+            .map_err(|error| Error::Engine(format!("{error:#}")))
+    }
+
+    fn from_compiled(
+        engine: &Engine,
+        path: PathBuf,
+        module: wasmtime::Module,
+    ) -> Result<Self, Error> {
         let imports_wasi = check_imports(&path, &module)?;
         let exports = Exports::of(&path, &module)?;
         let mut linker = wasmtime::Linker::new(engine.wasmtime());
@@ -319,6 +376,11 @@ impl fmt::Debug for Module {
 /// The binary form of `bytes`: a core module as is, WAT text assembled, anything else refused.
 fn to_binary<'a>(path: &Path, bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>, Error> {
     const CORE_MODULE: [u8; 8] = *b"\0asm\x01\0\0\0";
+    if bytes.starts_with(b"\x7fELF") {
+        return Err(Error::Precompiled {
+            path: path.to_owned(),
+        });
+    }
     if let Some(header) = bytes.get(..8).filter(|header| header.starts_with(b"\0asm")) {
         return if header == CORE_MODULE {
             Ok(bytes.into())

@@ -746,3 +746,53 @@ fn config_file_with_an_unknown_key_is_a_usage_error_naming_it() {
         stderr(&output)
     );
 }
+
+#[test]
+fn compiled_cwasm_runs_only_with_allow_precompiled() {
+    let cwasm = std::env::temp_dir().join(format!("hecaton-square-{}.cwasm", std::process::id()));
+    let cwasm = cwasm.to_str().unwrap();
+    let output = hecaton(&["compile", SQUARE, "-o", cwasm], b"");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let refused = hecaton(&["run", cwasm, "--invoke", "square", "6"], b"");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("precompiled module"),
+        "{}",
+        stderr(&refused)
+    );
+    let allowed = hecaton(
+        &[
+            "run",
+            cwasm,
+            "--allow-precompiled",
+            "--invoke",
+            "square",
+            "6",
+        ],
+        b"",
+    );
+    assert_eq!(stdout(&allowed), "36\n", "{}", stderr(&allowed));
+    let other_engine = hecaton(
+        &[
+            "run",
+            cwasm,
+            "--allow-precompiled",
+            "--fuel",
+            "1000",
+            "--invoke",
+            "square",
+            "6",
+        ],
+        b"",
+    );
+    assert_eq!(
+        other_engine.status.code(),
+        Some(2),
+        "a .cwasm of another engine setting is refused"
+    );
+    assert!(
+        stderr(&other_engine).contains("not a precompiled module for this engine"),
+        "{}",
+        stderr(&other_engine)
+    );
+}

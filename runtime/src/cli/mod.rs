@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, anyhow only here, exit codes decided in one place.
 
 mod build;
+mod compile;
 mod exit;
 mod inspect;
 mod map;
@@ -29,6 +30,7 @@ enum Command {
     Run(run::RunArgs),
     Map(map::MapArgs),
     Inspect(inspect::InspectArgs),
+    Compile(compile::CompileArgs),
     Completions(CompletionsArgs),
 }
 
@@ -46,6 +48,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Run(args) => run::main(args),
         Command::Map(args) => map::main(args),
         Command::Inspect(args) => inspect::main(&args),
+        Command::Compile(args) => compile::main(&args),
         Command::Completions(args) => {
             clap_complete::generate(
                 args.shell,

@@ -253,6 +253,11 @@ pub(crate) struct CacheArgs {
     /// Compile the module afresh and store nothing.
     #[arg(long, conflicts_with = "cache_dir")]
     no_cache: bool,
+    /// Run a precompiled module (`hecaton compile` output, `.cwasm`). UNSAFE for untrusted files:
+    /// a precompiled module is machine code that is not validated, so only use it on files you
+    /// compiled yourself or otherwise trust.
+    #[arg(long)]
+    allow_precompiled: bool,
 }
 
 impl CacheArgs {
@@ -302,9 +307,17 @@ impl CacheArgs {
             (Some(dir), false) => Some(hecaton::ModuleCache::new(dir)),
             (None, false) => hecaton::ModuleCache::per_user(),
         };
-        Ok(match cache {
-            Some(cache) => hecaton::Module::from_file_cached(engine, path, &cache)?,
-            None => hecaton::Module::from_file_in(engine, path)?,
-        })
+        let loaded = match cache {
+            Some(cache) => hecaton::Module::from_file_cached(engine, path, &cache),
+            None => hecaton::Module::from_file_in(engine, path),
+        };
+        match loaded {
+            Err(hecaton::Error::Precompiled { .. }) if self.allow_precompiled => {
+                // SAFETY: `--allow-precompiled` is the user's statement that they trust this
+                // file's origin, which is what loading machine code requires; `--help` says so.
+                Ok(unsafe { hecaton::Module::from_precompiled_file(engine, path) }?)
+            }
+            loaded => Ok(loaded?),
+        }
     }
 }

@@ -92,6 +92,9 @@ impl MapShared {
                 task_id: task::next_task_id(),
                 attempt: attempts,
             };
+            let span =
+                tracing::debug_span!("task", index, attempt = attempts, id = identity.task_id);
+            let _entered = span.enter();
             let ran = task::run(
                 &self.module,
                 &self.call,
@@ -104,6 +107,10 @@ impl MapShared {
             self.record_task_time(elapsed);
             duration += elapsed;
             peak_memory = peak_memory.max(ran.memory);
+            match &ran.result {
+                Ok(_) => tracing::trace!(?elapsed, memory = ran.memory, "task done"),
+                Err(error) => tracing::debug!(?elapsed, kind = error.kind(), %error, "task failed"),
+            }
             match ran.result {
                 Err(ref error) if *error != TaskError::Cancelled && attempts <= self.retries => {
                     continue;

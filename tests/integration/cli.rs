@@ -796,3 +796,42 @@ fn compiled_cwasm_runs_only_with_allow_precompiled() {
         stderr(&other_engine)
     );
 }
+
+#[test]
+fn verbose_logs_name_the_failing_task_and_default_logs_nothing() {
+    let input = b"[4, 2]\n[1, 0]\n";
+    let quiet = hecaton(
+        &[
+            "map",
+            PROBE,
+            "--invoke",
+            "checked_divide",
+            "--keep-going",
+            "--quiet",
+        ],
+        input,
+    );
+    assert_eq!(stderr(&quiet), "");
+    let verbose = hecaton(
+        &[
+            "map",
+            PROBE,
+            "--invoke",
+            "checked_divide",
+            "--keep-going",
+            "--quiet",
+            "-v",
+        ],
+        input,
+    );
+    let log = stderr(&verbose);
+    assert!(
+        log.contains("hecaton-worker-") && log.contains("index=1") && log.contains("attempt=1"),
+        "{log}"
+    );
+    assert!(
+        log.contains("task failed") && log.contains("kind=\"guest_error\""),
+        "{log}"
+    );
+    assert!(!log.contains("index=0"), "-v logs failures only: {log}");
+}

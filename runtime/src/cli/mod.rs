@@ -20,6 +20,10 @@ pub(crate) use exit::Exit;
 #[derive(Debug, Parser)]
 #[command(name = "hecaton", version, about, long_about = None, after_help = exit::CODES)]
 struct Cli {
+    /// Log to stderr: -v failures of tasks (with index, attempt, worker), -vv every task. `RUST_LOG`
+    /// (e.g. `RUST_LOG=hecaton=trace`) overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,6 +47,7 @@ struct CompletionsArgs {
 
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.verbose);
     let outcome = match cli.command {
         Command::Build(args) => build::main(&args),
         Command::Run(args) => run::main(args),
@@ -66,6 +71,24 @@ pub(crate) fn main() -> ExitCode {
             Exit::Usage.into()
         }
     }
+}
+
+/// Logs go to stderr, nothing by default beyond errors; each line names its worker thread.
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "error",
+        1 => "hecaton=debug",
+        _ => "hecaton=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_thread_names(true)
+        .with_target(false)
+        .init();
 }
 
 #[cfg(test)]

@@ -157,6 +157,7 @@ impl Shared {
     /// A worker's loop: run jobs while there are any, park when there are none, stop when closed
     /// and drained.
     fn work(&self, local: &Worker<Job>) {
+        tracing::trace!("worker started");
         loop {
             // Phase 1: find a job and run it.
             if let Some(job) = self.find_job(local) {
@@ -174,6 +175,7 @@ impl Shared {
                 continue;
             }
             if gate.closed && self.producers.load(Ordering::SeqCst) == 0 {
+                tracing::trace!("worker stopped");
                 return;
             }
             drop(self.wake.wait(gate).unwrap_or_else(PoisonError::into_inner));

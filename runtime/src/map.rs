@@ -40,6 +40,20 @@ pub struct Outcome {
     pub peak_memory: u64,
 }
 
+impl Outcome {
+    /// The outcome of an input that was never run (it could not be encoded, or was cancelled
+    /// before it started).
+    pub(crate) fn not_run(index: usize, error: TaskError) -> Self {
+        Self {
+            index,
+            attempts: 0,
+            result: Err(error),
+            duration: Duration::ZERO,
+            peak_memory: 0,
+        }
+    }
+}
+
 /// How a map cuts its input into chunks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Chunking {
@@ -49,8 +63,8 @@ pub(crate) enum Chunking {
     Auto,
 }
 
-/// What every chunk of one map shares.
-pub(crate) struct MapShared {
+/// The tasks of one map (or one `apply`): what runs, under which policy, and how it stops.
+pub(crate) struct MapTasks {
     pub(crate) module: Module,
     pub(crate) call: Call,
     pub(crate) policy: Policy,
@@ -59,31 +73,43 @@ pub(crate) struct MapShared {
     /// Cancelled when the map is dropped or its pool terminated: remaining items are skipped,
     /// running ones interrupted.
     pub(crate) cancel: CancelFlag,
-    /// Fail-fast maps skip items after the first failure by index (`usize::MAX`: none yet).
+    /// Fail-fast maps skip items after the first failure by index.
     pub(crate) fail_fast: bool,
+}
+
+/// What every chunk of one map shares: its tasks, and what the workers learn as they run them.
+pub(crate) struct MapShared {
+    tasks: MapTasks,
+    /// The first failure by index of a fail-fast map (`usize::MAX`: none yet).
     first_failure: AtomicUsize,
     /// Mean task time in nanoseconds (exponentially weighted), for adaptive chunks.
     mean_task_nanos: AtomicU64,
-    results: mpsc::Sender<Vec<Outcome>>,
 }
 
 impl MapShared {
-    /// Runs one chunk's items in order on the calling worker and sends their outcomes back.
-    fn run_chunk(&self, items: Vec<(usize, Vec<u8>)>) {
-        let outcomes: Vec<Outcome> = items
+    pub(crate) fn new(tasks: MapTasks) -> Self {
+        Self {
+            tasks,
+            first_failure: AtomicUsize::new(usize::MAX),
+            mean_task_nanos: AtomicU64::new(0),
+        }
+    }
+
+    /// Runs one chunk's items in order on the calling worker.
+    fn run_chunk(&self, items: Vec<(usize, Vec<u8>)>) -> Vec<Outcome> {
+        items
             .into_iter()
             .map(|(index, input)| self.run_item(index, &input))
-            .collect();
-        // The receiver is gone when the map was dropped: the outcomes are no longer wanted.
-        let _ = self.results.send(outcomes);
+            .collect()
     }
 
     /// Runs one item, again in a fresh instance after each failure while retries remain.
-    fn run_item(&self, index: usize, input: &[u8]) -> Outcome {
+    pub(crate) fn run_item(&self, index: usize, input: &[u8]) -> Outcome {
         let (mut attempts, mut duration, mut peak_memory) = (0, Duration::ZERO, 0);
         let result = loop {
-            let skipped = self.fail_fast && index > self.first_failure.load(Ordering::Relaxed);
-            if skipped || self.cancel.is_cancelled() {
+            let skipped =
+                self.tasks.fail_fast && index > self.first_failure.load(Ordering::Relaxed);
+            if skipped || self.tasks.cancel.is_cancelled() {
                 break Err(TaskError::Cancelled);
             }
             attempts += 1;
@@ -96,12 +122,12 @@ impl MapShared {
                 tracing::debug_span!("task", index, attempt = attempts, id = identity.task_id);
             let _entered = span.enter();
             let ran = task::run(
-                &self.module,
-                &self.call,
+                &self.tasks.module,
+                &self.tasks.call,
                 input,
-                &self.policy,
+                &self.tasks.policy,
                 identity,
-                self.cancel.clone(),
+                self.tasks.cancel.clone(),
             );
             let elapsed = started.elapsed();
             self.record_task_time(elapsed);
@@ -112,13 +138,15 @@ impl MapShared {
                 Err(error) => tracing::debug!(?elapsed, kind = error.kind(), %error, "task failed"),
             }
             match ran.result {
-                Err(ref error) if *error != TaskError::Cancelled && attempts <= self.retries => {
+                Err(ref error)
+                    if *error != TaskError::Cancelled && attempts <= self.tasks.retries =>
+                {
                     continue;
                 }
                 result => break result,
             }
         };
-        if self.fail_fast && matches!(&result, Err(error) if *error != TaskError::Cancelled) {
+        if self.tasks.fail_fast && matches!(&result, Err(error) if *error != TaskError::Cancelled) {
             self.first_failure.fetch_min(index, Ordering::Relaxed);
         }
         Outcome {
@@ -151,6 +179,8 @@ pub(crate) type Prepared = Result<Vec<u8>, TaskError>;
 pub(crate) struct MapStream<'p> {
     scheduler: &'p Scheduler,
     shared: Arc<MapShared>,
+    /// Each queued chunk sends its outcomes with a clone of this.
+    sender: mpsc::Sender<Vec<Outcome>>,
     results: mpsc::Receiver<Vec<Outcome>>,
     inputs: Box<dyn Iterator<Item = Prepared> + 'p>,
     inputs_done: bool,
@@ -169,14 +199,9 @@ pub(crate) struct MapStream<'p> {
 
 /// The settings of one map.
 pub(crate) struct MapSettings {
-    pub(crate) module: Module,
-    pub(crate) call: Call,
-    pub(crate) policy: Policy,
-    pub(crate) retries: u32,
-    pub(crate) cancel: CancelFlag,
+    pub(crate) tasks: MapTasks,
     pub(crate) chunking: Chunking,
     pub(crate) ordered: bool,
-    pub(crate) fail_fast: bool,
     pub(crate) workers: usize,
 }
 
@@ -191,20 +216,11 @@ impl<'p> MapStream<'p> {
             (low, Some(high)) if low == high => Some(low),
             _ => None,
         };
-        let shared = Arc::new(MapShared {
-            module: settings.module,
-            call: settings.call,
-            policy: settings.policy,
-            retries: settings.retries,
-            cancel: settings.cancel,
-            fail_fast: settings.fail_fast,
-            first_failure: AtomicUsize::new(usize::MAX),
-            mean_task_nanos: AtomicU64::new(0),
-            results: sender,
-        });
+        let shared = Arc::new(MapShared::new(settings.tasks));
         Self {
             scheduler,
             shared,
+            sender,
             results,
             inputs,
             inputs_done: false,
@@ -252,7 +268,7 @@ impl<'p> MapStream<'p> {
     /// Reads inputs and queues chunks until the read-ahead bound is reached.
     fn fill(&mut self) {
         // A cancelled map (its pool terminated) reads no more input.
-        self.stopped |= self.shared.cancel.is_cancelled();
+        self.stopped |= self.shared.tasks.cancel.is_cancelled();
         while !self.inputs_done && !self.stopped {
             let size = self.chunk_size();
             if self.in_flight + size > size * CHUNKS_PER_WORKER * self.workers {
@@ -269,17 +285,8 @@ impl<'p> MapStream<'p> {
                 match input {
                     Ok(bytes) => items.push((index, bytes)),
                     Err(error) => {
-                        self.stopped |= self.shared.fail_fast;
-                        self.ready.insert(
-                            index,
-                            Outcome {
-                                index,
-                                attempts: 0,
-                                result: Err(error),
-                                duration: Duration::ZERO,
-                                peak_memory: 0,
-                            },
-                        );
+                        self.stopped |= self.shared.tasks.fail_fast;
+                        self.ready.insert(index, Outcome::not_run(index, error));
                         if self.stopped {
                             break;
                         }
@@ -290,9 +297,11 @@ impl<'p> MapStream<'p> {
                 continue;
             }
             self.in_flight += items.len();
-            let shared = Arc::clone(&self.shared);
-            self.scheduler
-                .push(Box::new(move || shared.run_chunk(items)));
+            let (shared, sender) = (Arc::clone(&self.shared), self.sender.clone());
+            self.scheduler.push(Box::new(move || {
+                // The receiver is gone when the map was dropped: nobody wants the outcomes.
+                let _ = sender.send(shared.run_chunk(items));
+            }));
         }
     }
 
@@ -305,7 +314,7 @@ impl<'p> MapStream<'p> {
     fn accept(&mut self, batch: Vec<Outcome>) {
         for outcome in batch {
             self.in_flight -= 1;
-            if self.shared.fail_fast
+            if self.shared.tasks.fail_fast
                 && matches!(&outcome.result, Err(error) if *error != TaskError::Cancelled)
             {
                 self.stopped = true;
@@ -344,12 +353,12 @@ impl Iterator for MapStream<'_> {
             if self.in_flight == 0 {
                 continue;
             }
-            match self.results.recv() {
-                Ok(batch) => self.accept(batch),
-                // Every sender is a queued chunk of this map; they cannot all be gone while items
-                // are in flight unless the pool's workers died.
-                Err(_) => return None,
-            }
+            // Every queued chunk sends its outcomes (a task's panic is its outcome, never the
+            // worker's), and the stream holds a sender itself, so this waits, never disconnects.
+            let Ok(batch) = self.results.recv() else {
+                return None;
+            };
+            self.accept(batch);
         }
     }
 }
@@ -358,7 +367,10 @@ impl Drop for MapStream<'_> {
     fn drop(&mut self) {
         // Outcomes nobody will read: skip what has not started and interrupt what runs.
         if self.in_flight > 0 {
-            self.shared.cancel.cancel_now(self.shared.module.engine());
+            self.shared
+                .tasks
+                .cancel
+                .cancel_now(self.shared.tasks.module.engine());
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct Module {
 
 struct Loaded {
     path: PathBuf,
+    /// argv\[0\] of the module's tasks: its file name.
+    program: Arc<str>,
     engine: Engine,
     pre: wasmtime::InstancePre<TaskState>,
     imports_wasi: bool,
@@ -138,10 +140,7 @@ impl Module {
     /// As [`Module::from_file`].
     pub fn from_file_in(engine: &Engine, path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| Error::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let bytes = read_module(path)?;
         Self::from_bytes(engine, path, &bytes)
     }
 
@@ -169,10 +168,7 @@ impl Module {
         cache: &ModuleCache,
     ) -> Result<Self, Error> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| Error::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let bytes = read_module(path)?;
         Self::load(engine, path, &bytes, Some(cache))
     }
 
@@ -212,10 +208,7 @@ impl Module {
         path: impl AsRef<Path>,
     ) -> Result<Self, Error> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| Error::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let bytes = read_module(path)?;
         // SAFETY: the caller vouches for the file's origin, as this function's contract says.
         let module = unsafe { wasmtime::Module::deserialize(engine.wasmtime(), &bytes) }.map_err(
             |error| Error::Compile {
@@ -233,10 +226,7 @@ impl Module {
     /// As [`Module::from_file`].
     pub fn precompile(engine: &Engine, path: impl AsRef<Path>) -> Result<Vec<u8>, Error> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| Error::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let bytes = read_module(path)?;
         let module = Self::load(engine, path, &bytes, None)?;
         module
             .instance_pre()
@@ -267,6 +257,9 @@ impl Module {
             })?;
         Ok(Self {
             inner: Arc::new(Loaded {
+                program: path
+                    .file_name()
+                    .map_or_else(|| "task.wasm".into(), |name| name.to_string_lossy().into()),
                 path,
                 engine: engine.clone(),
                 pre,
@@ -342,6 +335,11 @@ impl Module {
         }
     }
 
+    /// argv\[0\] of the module's tasks.
+    pub(crate) fn program(&self) -> &Arc<str> {
+        &self.inner.program
+    }
+
     pub(crate) fn engine(&self) -> &Engine {
         &self.inner.engine
     }
@@ -371,6 +369,14 @@ impl fmt::Debug for Module {
             .field("imports_wasi", &self.inner.imports_wasi)
             .finish()
     }
+}
+
+/// The bytes of a module file.
+fn read_module(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The binary form of `bytes`: a core module as is, WAT text assembled, anything else refused.

@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::map::{Chunking, MapSettings, MapStream, Outcome, Prepared};
+use crate::map::{Chunking, MapSettings, MapShared, MapStream, MapTasks, Outcome, Prepared};
 use crate::module::Module;
-use crate::sandbox::{CancelFlag, Capabilities, Identity, Limits, Policy};
+use crate::sandbox::{CancelFlag, Capabilities, Limits, Policy};
 use crate::scheduler::Scheduler;
 use crate::task::{self, Call, CommandInput, CommandStdio, TaskOutput};
 use crate::{Engine, Error, TaskError};
@@ -232,24 +232,11 @@ impl Pool {
         let job = self.job(module, task)?;
         let input = task::encode_input(task, input)?;
         let (sender, receiver) = mpsc::channel();
-        let (module, call, policy, cancel) = (
-            job.module,
-            job.call,
-            self.policy.clone(),
-            self.cancel.child(),
-        );
+        // One task through the same per-item path as a map's (retries, attempts, cancellation).
+        let shared = MapShared::new(job.tasks(false));
         self.scheduler.push(Box::new(move || {
-            let outcome = if cancel.is_cancelled() {
-                Err(TaskError::Cancelled)
-            } else {
-                let identity = Identity {
-                    task_id: task::next_task_id(),
-                    attempt: 1,
-                };
-                task::run(&module, &call, &input, &policy, identity, cancel).result
-            };
             // The handle may have been dropped: nobody wants the outcome.
-            let _ = sender.send(outcome);
+            let _ = sender.send(shared.run_item(0, &input).result);
         }));
         Ok(AsyncResult {
             receiver,
@@ -476,24 +463,32 @@ impl<'p> Job<'p> {
         }
     }
 
+    /// The tasks of this job, each run under the pool's policy and cancelled with it.
+    fn tasks(self, fail_fast: bool) -> MapTasks {
+        MapTasks {
+            module: self.module,
+            call: self.call,
+            policy: self.pool.policy.clone(),
+            retries: self.pool.retries,
+            cancel: self.pool.cancel.child(),
+            fail_fast,
+        }
+    }
+
     fn stream(
         self,
         inputs: Box<dyn Iterator<Item = Prepared> + 'p>,
         ordered: bool,
         fail_fast: bool,
     ) -> MapStream<'p> {
+        let (pool, chunking) = (self.pool, self.chunking);
         let settings = MapSettings {
-            module: self.module,
-            call: self.call,
-            policy: self.pool.policy.clone(),
-            retries: self.pool.retries,
-            cancel: self.pool.cancel.child(),
-            chunking: self.chunking,
+            tasks: self.tasks(fail_fast),
+            chunking,
             ordered,
-            fail_fast,
-            workers: self.pool.workers,
+            workers: pool.workers,
         };
-        MapStream::new(&self.pool.scheduler, settings, inputs)
+        MapStream::new(&pool.scheduler, settings, inputs)
     }
 }
 

@@ -162,16 +162,15 @@ fn run_fresh(
     identity: Identity,
     cancel: CancelFlag,
 ) -> Ran {
+    // Only a module that imports WASI gets a setup, and the context itself is made on the
+    // task's first WASI call: most function tasks never make one.
     let wasi_setup = module.imports_wasi().then(|| {
-        let program = module.path().file_name().map_or_else(
-            || "task.wasm".to_owned(),
-            |name| name.to_string_lossy().into_owned(),
-        );
         let (args, stdio) = match call {
-            Call::Json(_) => (vec![program], Stdio::Diagnostics { stdin: Vec::new() }),
-            Call::Command { args, stdio } => command_setup(program, args, stdio, input),
+            Call::Json(_) => (Vec::new(), Stdio::Diagnostics { stdin: Vec::new() }),
+            Call::Command { args, stdio } => command_setup(args, stdio, input),
         };
         WasiSetup {
+            program: Arc::clone(module.program()),
             args,
             stdio,
             capabilities: Arc::clone(&policy.capabilities),
@@ -240,16 +239,9 @@ fn call_in(
     }
 }
 
-/// A command's argv and streams for one input.
-fn command_setup(
-    program: String,
-    args: &[String],
-    stdio: &CommandStdio,
-    input: &[u8],
-) -> (Vec<String>, Stdio) {
-    let mut argv: Vec<String> = std::iter::once(program)
-        .chain(args.iter().cloned())
-        .collect();
+/// A command's arguments (after argv\[0\]) and streams for one input.
+fn command_setup(args: &[String], stdio: &CommandStdio, input: &[u8]) -> (Vec<String>, Stdio) {
+    let mut argv = args.to_vec();
     let stdio = match stdio {
         CommandStdio::Fixed(stdio) => stdio.clone(),
         CommandStdio::PerItem(CommandInput::Stdin) => Stdio::Capture {

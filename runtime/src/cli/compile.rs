@@ -27,7 +27,7 @@ pub(crate) struct CompileArgs {
 }
 
 pub(crate) fn main(args: &CompileArgs) -> anyhow::Result<Exit> {
-    let compiled = Module::precompile(&args.sandbox.engine()?, &args.module)?;
+    let compiled = Module::precompile(&args.sandbox.resolve()?.engine()?, &args.module)?;
     std::fs::write(&args.output, compiled)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     Ok(Exit::Success)

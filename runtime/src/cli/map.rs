@@ -96,13 +96,14 @@ pub(crate) struct MapArgs {
 }
 
 pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
+    let sandbox = args.sandbox.resolve()?;
     let (module, task) =
         args.cache
-            .load_task(&args.sandbox.engine()?, &args.module, args.invoke.clone())?;
+            .load_task(&sandbox.engine()?, &args.module, args.invoke.clone())?;
     let command = *module.task_kind(&task)? == TaskKind::Command;
     let mut builder = Pool::builder()
-        .limits(args.sandbox.limits()?)
-        .capabilities(args.sandbox.capabilities()?)
+        .limits(sandbox.limits())
+        .capabilities(sandbox.capabilities()?)
         .retries(args.retries);
     if let Some(workers) = args.workers {
         builder = builder.workers(workers as usize);

@@ -41,12 +41,13 @@ pub(crate) struct RunArgs {
 }
 
 pub(crate) fn main(args: RunArgs) -> anyhow::Result<Exit> {
-    let (module, task) =
-        args.cache
-            .load_task(&args.sandbox.engine()?, &args.module, args.invoke)?;
+    let sandbox = args.sandbox.resolve()?;
+    let (module, task) = args
+        .cache
+        .load_task(&sandbox.engine()?, &args.module, args.invoke)?;
     let process = Process::builder(&module)
-        .limits(args.sandbox.limits()?)
-        .capabilities(args.sandbox.capabilities()?);
+        .limits(sandbox.limits())
+        .capabilities(sandbox.capabilities()?);
     if *module.task_kind(&task)? == TaskKind::Command {
         return run_command(&module, process, args.args);
     }

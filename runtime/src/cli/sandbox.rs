@@ -59,8 +59,9 @@ pub(crate) struct SandboxArgs {
 }
 
 impl SandboxArgs {
-    /// The flags over the config file, if any.
-    fn settings(&self) -> anyhow::Result<Self> {
+    /// The settings in force: the flags over the config file, if any. Read once per command;
+    /// `engine`, `limits` and `capabilities` are then taken from the result.
+    pub(crate) fn resolve(&self) -> anyhow::Result<Self> {
         let file = match &self.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -93,7 +94,7 @@ impl SandboxArgs {
 
     /// The engine these limits need (fuel metering, stack size).
     pub(crate) fn engine(&self) -> anyhow::Result<Engine> {
-        let settings = self.settings()?;
+        let settings = self;
         let max_stack = match settings.max_stack {
             Some(bytes) => usize::try_from(bytes).context("--max-stack is too large")?,
             None => hecaton::DEFAULT_MAX_STACK,
@@ -104,8 +105,8 @@ impl SandboxArgs {
             .build()?)
     }
 
-    pub(crate) fn limits(&self) -> anyhow::Result<Limits> {
-        let settings = self.settings()?;
+    pub(crate) fn limits(&self) -> Limits {
+        let settings = self;
         let mut limits = Limits::default()
             .timeout(settings.timeout)
             .fuel(settings.fuel);
@@ -118,11 +119,11 @@ impl SandboxArgs {
         if let Some(elements) = settings.max_table_elements {
             limits = limits.max_table_elements(elements);
         }
-        Ok(limits)
+        limits
     }
 
     pub(crate) fn capabilities(&self) -> anyhow::Result<Capabilities> {
-        let settings = self.settings()?;
+        let settings = self;
         let mut capabilities = Capabilities::new();
         for dir in &settings.dir {
             let (spec, access) = match dir.rsplit_once(':') {

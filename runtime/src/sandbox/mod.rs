@@ -54,6 +54,9 @@ pub(crate) struct TaskState {
 
 /// What a task's WASI context will hold: its argv, its streams, its capabilities.
 pub(crate) struct WasiSetup {
+    /// argv\[0\].
+    pub(crate) program: Arc<str>,
+    /// The arguments after argv\[0\].
     pub(crate) args: Vec<String>,
     pub(crate) stdio: Stdio,
     pub(crate) capabilities: Arc<Capabilities>,
@@ -88,12 +91,12 @@ impl TaskState {
         self.wasi.get_or_insert_with(|| {
             *started = Some(Instant::now());
             let setup = setup.take().unwrap_or_else(|| WasiSetup {
+                program: "task.wasm".into(),
                 args: Vec::new(),
                 stdio: Stdio::Diagnostics { stdin: Vec::new() },
                 capabilities: Arc::default(),
             });
-            let (ctx, output) =
-                wasi_context(&setup.args, &setup.stdio, limits, &setup.capabilities);
+            let (ctx, output) = wasi_context(&setup, limits);
             *captured = output;
             ctx
         })

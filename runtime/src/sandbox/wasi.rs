@@ -6,7 +6,7 @@ use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-use crate::sandbox::{Access, Capabilities, Limits, TaskState};
+use crate::sandbox::{Access, Limits, TaskState, WasiSetup};
 
 /// Where a WASI command's standard streams go.
 #[derive(Clone, Debug)]
@@ -67,13 +67,13 @@ pub(crate) fn link_wasi(linker: &mut Linker<TaskState>) -> wasmtime::Result<()> 
 /// A WASI context with these arguments and streams and the granted capabilities, and nothing
 /// else of the host: no other variable, directory or socket. Clocks and random are available.
 pub(crate) fn wasi_context(
-    args: &[String],
-    stdio: &Stdio,
+    setup: &WasiSetup,
     limits: &Limits,
-    capabilities: &Capabilities,
 ) -> (WasiP1Ctx, Option<CapturedOutput>) {
+    let (stdio, capabilities) = (&setup.stdio, &setup.capabilities);
     let mut builder = WasiCtxBuilder::new();
-    builder.args(args);
+    builder.arg(&*setup.program);
+    builder.args(&setup.args);
     builder.envs(&capabilities.env);
     for dir in &capabilities.dirs {
         let perms = match dir.access {

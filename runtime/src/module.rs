@@ -458,7 +458,10 @@ impl Exports {
             let ExternType::Func(ty) = export.ty() else {
                 continue;
             };
-            if let Some(task) = name.strip_prefix(abi::TASK_EXPORT_PREFIX) {
+            let function_task = name
+                .strip_prefix(abi::TASK_EXPORT_PREFIX)
+                .or_else(|| name.strip_prefix(abi::TASK_EXPORT_ALIAS_PREFIX));
+            if let Some(task) = function_task {
                 expect_signature(
                     path,
                     name,
@@ -466,7 +469,12 @@ impl Exports {
                     &[ValType::I32, ValType::I32],
                     &[ValType::I32],
                 )?;
-                function_tasks.insert(task.to_owned(), name.to_owned());
+                if let Some(other) = function_tasks.insert(task.to_owned(), name.to_owned()) {
+                    return Err(Error::Config(format!(
+                        "{}: task `{task}` is exported twice, as `{other}` and as `{name}`",
+                        path.display()
+                    )));
+                }
                 continue;
             }
             let kind = match name {

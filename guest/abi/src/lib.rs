@@ -8,6 +8,10 @@ pub const VERSION: u32 = 1;
 /// Prefix of a function task's export name: task `square` is exported as `hecaton:v1:square`.
 pub const TASK_EXPORT_PREFIX: &str = "hecaton:v1:";
 
+/// The identifier-safe spelling of [`TASK_EXPORT_PREFIX`], for languages whose export names must
+/// be identifiers (AssemblyScript): task `square` may be exported as `hecaton_v1__square`.
+pub const TASK_EXPORT_ALIAS_PREFIX: &str = "hecaton_v1__";
+
 /// The linear memory a module with function tasks exports.
 pub const MEMORY_EXPORT: &str = "memory";
 

@@ -74,8 +74,10 @@ mod abi;
 mod cache;
 mod engine;
 mod error;
+mod isolation;
 mod map;
 mod module;
+mod numeric;
 mod pool;
 mod process;
 mod sandbox;
@@ -85,8 +87,10 @@ mod task;
 pub use cache::{CACHE_DIR_ENV, ModuleCache};
 pub use engine::{DEFAULT_MAX_STACK, EPOCH_TICK, Engine, EngineBuilder};
 pub use error::{Error, TaskError};
+pub use isolation::Isolation;
 pub use map::Outcome;
 pub use module::{Module, NumType, TaskKind};
+pub use numeric::Numbers;
 pub use pool::{
     AsyncResult, Canceller, Imap, ImapUnordered, Job, Pool, PoolBuilder, RawImap, WORKERS_ENV,
 };

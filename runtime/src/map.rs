@@ -5,17 +5,16 @@
 //! Memory is bounded whatever the input's length: at most `4 × workers` chunks are in flight, and
 //! an ordered map holds at most the in-flight items in its reorder buffer.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
-use crate::TaskError;
 use crate::module::Module;
-use crate::sandbox::{CancelFlag, Identity, Policy};
-use crate::scheduler::{Producer, Scheduler};
-use crate::task::{self, Call, TaskOutput};
+use crate::sandbox::{CancelFlag, Identity};
+use crate::scheduler::{self, Producer, Scheduler};
+use crate::task::{self, JsonTasks, Live, Ran, TaskOutput};
+use crate::{Isolation, TaskError};
 
 /// Chunks in flight per worker: enough that a worker finishing a chunk finds the next one queued.
 const CHUNKS_PER_WORKER: usize = 4;
@@ -27,20 +26,20 @@ const MAX_ADAPTIVE_CHUNK: usize = 4096;
 
 /// One input's outcome in a map.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Outcome {
+pub struct Outcome<T = TaskOutput> {
     /// The input's index, from 0.
     pub index: usize,
     /// How many times the task was run (1, or more with retries; 0 when it never ran).
     pub attempts: u32,
     /// What the last attempt produced.
-    pub result: Result<TaskOutput, TaskError>,
+    pub result: Result<T, TaskError>,
     /// Wall-clock time of all attempts.
     pub duration: Duration,
-    /// The most linear memory an attempt had, in bytes.
+    /// The most linear memory an attempt's instance had, in bytes.
     pub peak_memory: u64,
 }
 
-impl Outcome {
+impl<T> Outcome<T> {
     /// The outcome of an input that was never run (it could not be encoded, or was cancelled
     /// before it started).
     pub(crate) fn not_run(index: usize, error: TaskError) -> Self {
@@ -63,11 +62,54 @@ pub(crate) enum Chunking {
     Auto,
 }
 
-/// The tasks of one map (or one `apply`): what runs, under which policy, and how it stops.
-pub(crate) struct MapTasks {
-    pub(crate) module: Module,
-    pub(crate) call: Call,
-    pub(crate) policy: Policy,
+/// What a map's items are and how one attempt runs: JSON bytes ([`JsonTasks`]) or typed numbers
+/// ([`crate::numeric::NumericTasks`]).
+pub(crate) trait Runner: Send + Sync + 'static {
+    /// One item's input.
+    type Input: Send + 'static;
+    /// One item's output.
+    type Output: Send + 'static;
+    /// A live instance kept between tasks, with whatever the runner looked up in it.
+    type Session: Send + 'static;
+
+    /// The module the tasks run.
+    fn module(&self) -> &Module;
+
+    /// Runs one attempt on `input` in `session`'s instance, or in a fresh one left in `session`
+    /// for the next task; `session` is emptied when its instance must serve no other task.
+    fn run(
+        &self,
+        session: &mut Option<Self::Session>,
+        input: &Self::Input,
+        identity: Identity,
+        cancel: &CancelFlag,
+    ) -> Ran<Self::Output>;
+}
+
+impl Runner for JsonTasks {
+    type Input = Vec<u8>;
+    type Output = TaskOutput;
+    type Session = Live;
+
+    fn module(&self) -> &Module {
+        &self.module
+    }
+
+    fn run(
+        &self,
+        session: &mut Option<Live>,
+        input: &Vec<u8>,
+        identity: Identity,
+        cancel: &CancelFlag,
+    ) -> Ran<TaskOutput> {
+        self.run_in(session, input, identity, cancel)
+    }
+}
+
+/// The tasks of one map (or one `apply`): what runs, how instances are shared, how it stops.
+pub(crate) struct MapTasks<R> {
+    pub(crate) runner: R,
+    pub(crate) isolation: Isolation,
     /// Failed tasks are run again, each time in a fresh instance, up to this many times.
     pub(crate) retries: u32,
     /// Cancelled when the map is dropped or its pool terminated: remaining items are skipped,
@@ -77,34 +119,108 @@ pub(crate) struct MapTasks {
     pub(crate) fail_fast: bool,
 }
 
-/// What every chunk of one map shares: its tasks, and what the workers learn as they run them.
-pub(crate) struct MapShared {
-    tasks: MapTasks,
+/// A worker's kept instance under [`Isolation::Worker`], and how many tasks it has served.
+struct WorkerSession<S> {
+    session: Option<S>,
+    tasks: usize,
+}
+
+/// What every chunk of one map shares: its tasks, the instances its workers keep, and what the
+/// workers learn as they run them.
+pub(crate) struct MapShared<R: Runner> {
+    tasks: MapTasks<R>,
+    /// One kept instance per worker thread ([`Isolation::Worker`]); dropped with the map.
+    worker_sessions: Vec<Mutex<WorkerSession<R::Session>>>,
     /// The first failure by index of a fail-fast map (`usize::MAX`: none yet).
     first_failure: AtomicUsize,
-    /// Mean task time in nanoseconds (exponentially weighted), for adaptive chunks.
+    /// Mean task time in nanoseconds (exponentially weighted over chunks), for adaptive chunks.
     mean_task_nanos: AtomicU64,
 }
 
-impl MapShared {
-    pub(crate) fn new(tasks: MapTasks) -> Self {
+impl<R: Runner> MapShared<R> {
+    /// The shared state of a map run by `workers` worker threads.
+    pub(crate) fn new(tasks: MapTasks<R>, workers: usize) -> Self {
+        let worker_sessions = match tasks.isolation {
+            Isolation::Worker { .. } => (0..workers)
+                .map(|_| {
+                    Mutex::new(WorkerSession {
+                        session: None,
+                        tasks: 0,
+                    })
+                })
+                .collect(),
+            Isolation::Task | Isolation::Chunk => Vec::new(),
+        };
         Self {
             tasks,
+            worker_sessions,
             first_failure: AtomicUsize::new(usize::MAX),
             mean_task_nanos: AtomicU64::new(0),
         }
     }
 
-    /// Runs one chunk's items in order on the calling worker.
-    fn run_chunk(&self, items: Vec<(usize, Vec<u8>)>) -> Vec<Outcome> {
-        items
-            .into_iter()
-            .map(|(index, input)| self.run_item(index, &input))
-            .collect()
+    /// Runs one chunk's items in order on the calling worker, in the instances its isolation
+    /// asks for.
+    fn run_chunk(&self, items: Vec<(usize, Prepared<R::Input>)>) -> Vec<Outcome<R::Output>> {
+        let started = Instant::now();
+        let count = items.len();
+        let worker_slot = scheduler::current_worker().and_then(|w| self.worker_sessions.get(w));
+        let outcomes = match (self.tasks.isolation, worker_slot) {
+            (Isolation::Worker { .. }, Some(slot)) => {
+                let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                let limit = self.tasks.isolation.tasks_per_instance();
+                let slot = &mut *slot;
+                items
+                    .into_iter()
+                    .map(|(index, input)| {
+                        if limit.is_some_and(|limit| slot.tasks >= limit) || slot.session.is_none()
+                        {
+                            slot.session = None;
+                            slot.tasks = 0;
+                        }
+                        slot.tasks += 1;
+                        self.run_prepared(index, input, &mut slot.session)
+                    })
+                    .collect()
+            }
+            (Isolation::Task, _) => items
+                .into_iter()
+                .map(|(index, input)| self.run_prepared(index, input, &mut None))
+                .collect(),
+            // A chunk's instance, or a worker's outside a worker thread (never: maps run on
+            // workers).
+            _ => {
+                let mut session = None;
+                items
+                    .into_iter()
+                    .map(|(index, input)| self.run_prepared(index, input, &mut session))
+                    .collect()
+            }
+        };
+        self.record_task_time(started.elapsed(), count);
+        outcomes
     }
 
-    /// Runs one item, again in a fresh instance after each failure while retries remain.
-    pub(crate) fn run_item(&self, index: usize, input: &[u8]) -> Outcome {
+    fn run_prepared(
+        &self,
+        index: usize,
+        input: Prepared<R::Input>,
+        session: &mut Option<R::Session>,
+    ) -> Outcome<R::Output> {
+        match input {
+            Ok(input) => self.run_item(index, &input, session),
+            Err(error) => Outcome::not_run(index, error),
+        }
+    }
+
+    /// Runs one item in `session`'s instance (or a fresh one), again in a fresh instance after
+    /// each failure while retries remain.
+    pub(crate) fn run_item(
+        &self,
+        index: usize,
+        input: &R::Input,
+        session: &mut Option<R::Session>,
+    ) -> Outcome<R::Output> {
         let (mut attempts, mut duration, mut peak_memory) = (0, Duration::ZERO, 0);
         let result = loop {
             let skipped =
@@ -121,21 +237,22 @@ impl MapShared {
             let span =
                 tracing::debug_span!("task", index, attempt = attempts, id = identity.task_id);
             let _entered = span.enter();
-            let ran = task::run(
-                &self.tasks.module,
-                &self.tasks.call,
-                input,
-                &self.tasks.policy,
-                identity,
-                self.tasks.cancel.clone(),
-            );
+            let ran = task::guarded(|| {
+                self.tasks
+                    .runner
+                    .run(session, input, identity, &self.tasks.cancel)
+            });
             let elapsed = started.elapsed();
-            self.record_task_time(elapsed);
             duration += elapsed;
             peak_memory = peak_memory.max(ran.memory);
             match &ran.result {
                 Ok(_) => tracing::trace!(?elapsed, memory = ran.memory, "task done"),
-                Err(error) => tracing::debug!(?elapsed, kind = error.kind(), %error, "task failed"),
+                Err(error) => {
+                    // A failed task's instance (even one a host panic left behind) serves no
+                    // other task.
+                    *session = None;
+                    tracing::debug!(?elapsed, kind = error.kind(), %error, "task failed");
+                }
             }
             match ran.result {
                 Err(ref error)
@@ -158,8 +275,14 @@ impl MapShared {
         }
     }
 
-    fn record_task_time(&self, elapsed: Duration) {
-        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+    /// Folds a chunk's mean task time into the map's.
+    fn record_task_time(&self, elapsed: Duration, tasks: usize) {
+        let Some(nanos) = u64::try_from(elapsed.as_nanos())
+            .unwrap_or(u64::MAX)
+            .checked_div(tasks as u64)
+        else {
+            return;
+        };
         let mean = self.mean_task_nanos.load(Ordering::Relaxed);
         let updated = if mean == 0 {
             nanos
@@ -171,18 +294,18 @@ impl MapShared {
     }
 }
 
-/// An input prepared for a map: bytes to run, or an outcome known without running (an input
+/// An input prepared for a map: an input to run, or an outcome known without running (an input
 /// that could not be encoded or parsed).
-pub(crate) type Prepared = Result<Vec<u8>, TaskError>;
+pub(crate) type Prepared<I = Vec<u8>> = Result<I, TaskError>;
 
 /// A running map: an iterator of outcomes that pulls its inputs as it goes.
-pub(crate) struct MapStream<'p> {
+pub(crate) struct MapStream<'p, R: Runner> {
     scheduler: &'p Scheduler,
-    shared: Arc<MapShared>,
+    shared: Arc<MapShared<R>>,
     /// Each queued chunk sends its outcomes with a clone of this.
-    sender: mpsc::Sender<Vec<Outcome>>,
-    results: mpsc::Receiver<Vec<Outcome>>,
-    inputs: Box<dyn Iterator<Item = Prepared> + 'p>,
+    sender: mpsc::Sender<Vec<Outcome<R::Output>>>,
+    results: mpsc::Receiver<Vec<Outcome<R::Output>>>,
+    inputs: Box<dyn Iterator<Item = Prepared<R::Input>> + 'p>,
     inputs_done: bool,
     /// A fail-fast map stops reading once an outcome failed.
     stopped: bool,
@@ -193,30 +316,35 @@ pub(crate) struct MapStream<'p> {
     next_index: usize,
     next_to_yield: usize,
     in_flight: usize,
-    ready: BTreeMap<usize, Outcome>,
+    /// Outcomes received and not yet yielded, a chunk's at a time: every chunk is a run of
+    /// consecutive indexes, keyed by its first. Bounded by the chunks in flight.
+    ready: BTreeMap<usize, VecDeque<Outcome<R::Output>>>,
+    /// The chunk being yielded.
+    yielding: VecDeque<Outcome<R::Output>>,
     _producer: Producer,
 }
 
 /// The settings of one map.
-pub(crate) struct MapSettings {
-    pub(crate) tasks: MapTasks,
+pub(crate) struct MapSettings<R> {
+    pub(crate) tasks: MapTasks<R>,
     pub(crate) chunking: Chunking,
     pub(crate) ordered: bool,
     pub(crate) workers: usize,
 }
 
-impl<'p> MapStream<'p> {
+impl<'p, R: Runner> MapStream<'p, R> {
     pub(crate) fn new(
         scheduler: &'p Scheduler,
-        settings: MapSettings,
-        inputs: Box<dyn Iterator<Item = Prepared> + 'p>,
+        settings: MapSettings<R>,
+        inputs: Box<dyn Iterator<Item = Prepared<R::Input>> + 'p>,
     ) -> Self {
         let (sender, results) = mpsc::channel();
         let known_length = match inputs.size_hint() {
             (low, Some(high)) if low == high => Some(low),
             _ => None,
         };
-        let shared = Arc::new(MapShared::new(settings.tasks));
+        let workers = settings.workers.max(1);
+        let shared = Arc::new(MapShared::new(settings.tasks, workers));
         Self {
             scheduler,
             shared,
@@ -228,17 +356,18 @@ impl<'p> MapStream<'p> {
             ordered: settings.ordered,
             chunking: settings.chunking,
             known_length,
-            workers: settings.workers.max(1),
+            workers,
             next_index: 0,
             next_to_yield: 0,
             in_flight: 0,
             ready: BTreeMap::new(),
+            yielding: VecDeque::new(),
             _producer: scheduler.producer(),
         }
     }
 
     /// The next outcome if one is ready now, without waiting.
-    pub(crate) fn try_next(&mut self) -> Option<Outcome> {
+    pub(crate) fn try_next(&mut self) -> Option<Outcome<R::Output>> {
         self.fill();
         self.receive_ready();
         self.pop_ready()
@@ -280,17 +409,13 @@ impl<'p> MapStream<'p> {
                     self.inputs_done = true;
                     break;
                 };
-                let index = self.next_index;
+                // An input that cannot run stops a fail-fast map's reading; its chunk reports it.
+                let unusable = input.is_err();
+                items.push((self.next_index, input));
                 self.next_index += 1;
-                match input {
-                    Ok(bytes) => items.push((index, bytes)),
-                    Err(error) => {
-                        self.stopped |= self.shared.tasks.fail_fast;
-                        self.ready.insert(index, Outcome::not_run(index, error));
-                        if self.stopped {
-                            break;
-                        }
-                    }
+                if unusable && self.shared.tasks.fail_fast {
+                    self.stopped = true;
+                    break;
                 }
             }
             if items.is_empty() {
@@ -311,44 +436,44 @@ impl<'p> MapStream<'p> {
         }
     }
 
-    fn accept(&mut self, batch: Vec<Outcome>) {
-        for outcome in batch {
-            self.in_flight -= 1;
-            if self.shared.tasks.fail_fast
-                && matches!(&outcome.result, Err(error) if *error != TaskError::Cancelled)
-            {
-                self.stopped = true;
-            }
-            self.ready.insert(outcome.index, outcome);
+    fn accept(&mut self, batch: Vec<Outcome<R::Output>>) {
+        self.in_flight -= batch.len();
+        if self.shared.tasks.fail_fast
+            && batch.iter().any(
+                |outcome| matches!(&outcome.result, Err(error) if *error != TaskError::Cancelled),
+            )
+        {
+            self.stopped = true;
+        }
+        if let Some(first) = batch.first() {
+            self.ready.insert(first.index, batch.into());
         }
     }
 
-    fn pop_ready(&mut self) -> Option<Outcome> {
-        let index = if self.ordered {
-            self.next_to_yield
-        } else {
-            *self.ready.keys().next()?
-        };
-        let outcome = self.ready.remove(&index)?;
-        if self.ordered {
-            self.next_to_yield += 1;
+    fn pop_ready(&mut self) -> Option<Outcome<R::Output>> {
+        if self.yielding.is_empty() {
+            self.yielding = if self.ordered {
+                self.ready.remove(&self.next_to_yield)?
+            } else {
+                self.ready.pop_first()?.1
+            };
         }
+        let outcome = self.yielding.pop_front()?;
+        self.next_to_yield = outcome.index + 1;
         Some(outcome)
     }
 }
 
-impl Iterator for MapStream<'_> {
-    type Item = Outcome;
+impl<R: Runner> Iterator for MapStream<'_, R> {
+    type Item = Outcome<R::Output>;
 
-    fn next(&mut self) -> Option<Outcome> {
+    fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(outcome) = self.try_next() {
                 return Some(outcome);
             }
             if self.in_flight == 0 && (self.inputs_done || self.stopped) {
-                // An ordered map that stopped early may hold outcomes past a gap of unread
-                // inputs; they are yielded in order.
-                return self.ready.pop_first().map(|(_, outcome)| outcome);
+                return None;
             }
             if self.in_flight == 0 {
                 continue;
@@ -363,14 +488,14 @@ impl Iterator for MapStream<'_> {
     }
 }
 
-impl Drop for MapStream<'_> {
+impl<R: Runner> Drop for MapStream<'_, R> {
     fn drop(&mut self) {
         // Outcomes nobody will read: skip what has not started and interrupt what runs.
         if self.in_flight > 0 {
             self.shared
                 .tasks
                 .cancel
-                .cancel_now(self.shared.tasks.module.engine());
+                .cancel_now(self.shared.tasks.runner.module().engine());
         }
     }
 }

@@ -9,12 +9,15 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::map::{Chunking, MapSettings, MapShared, MapStream, MapTasks, Outcome, Prepared};
+use crate::map::{
+    Chunking, MapSettings, MapShared, MapStream, MapTasks, Outcome, Prepared, Runner,
+};
 use crate::module::Module;
+use crate::numeric::{Numbers, NumericTasks};
 use crate::sandbox::{CancelFlag, Capabilities, Limits, Policy};
 use crate::scheduler::Scheduler;
-use crate::task::{self, Call, CommandInput, CommandStdio, TaskOutput};
-use crate::{Engine, Error, TaskError};
+use crate::task::{self, Call, CommandInput, CommandStdio, JsonTasks, TaskOutput};
+use crate::{Engine, Error, Isolation, TaskError};
 
 /// The environment variable that sets the default number of workers.
 pub const WORKERS_ENV: &str = "HECATON_WORKERS";
@@ -45,6 +48,7 @@ pub struct Pool {
     policy: Policy,
     retries: u32,
     chunking: Chunking,
+    isolation: Isolation,
     cancel: CancelFlag,
     engine: Engine,
 }
@@ -56,6 +60,7 @@ pub struct PoolBuilder {
     policy: Policy,
     retries: u32,
     chunksize: Option<usize>,
+    isolation: Isolation,
 }
 
 impl Pool {
@@ -67,6 +72,7 @@ impl Pool {
             policy: Policy::default(),
             retries: 0,
             chunksize: None,
+            isolation: Isolation::Task,
         }
     }
 
@@ -82,7 +88,7 @@ impl Pool {
     /// [`Error::Closed`].
     pub fn job(&self, module: &Module, task: &str) -> Result<Job<'_>, Error> {
         let call = Call::json(module, task)?;
-        self.new_job(module, call)
+        self.new_job(module, task, call)
     }
 
     /// A job of the module's WASI command: each input becomes its stdin or its last argument.
@@ -96,10 +102,10 @@ impl Pool {
         input: CommandInput,
     ) -> Result<Job<'_>, Error> {
         let call = Call::command(module, args, CommandStdio::PerItem(input))?;
-        self.new_job(module, call)
+        self.new_job(module, hecaton_abi::START_EXPORT, call)
     }
 
-    fn new_job(&self, module: &Module, call: Call) -> Result<Job<'_>, Error> {
+    fn new_job(&self, module: &Module, task: &str, call: Call) -> Result<Job<'_>, Error> {
         if self.scheduler.is_closed() || self.cancel.is_cancelled() {
             return Err(Error::Closed);
         }
@@ -107,8 +113,10 @@ impl Pool {
         Ok(Job {
             pool: self,
             module: module.clone(),
+            task: task.to_owned(),
             call,
             chunking: self.chunking,
+            isolation: self.isolation,
         })
     }
 
@@ -233,10 +241,10 @@ impl Pool {
         let input = task::encode_input(task, input)?;
         let (sender, receiver) = mpsc::channel();
         // One task through the same per-item path as a map's (retries, attempts, cancellation).
-        let shared = MapShared::new(job.tasks(false));
+        let shared = MapShared::new(job.tasks(job.json_tasks(), false), 1);
         self.scheduler.push(Box::new(move || {
             // The handle may have been dropped: nobody wants the outcome.
-            let _ = sender.send(shared.run_item(0, &input).result);
+            let _ = sender.send(shared.run_item(0, &input, &mut None).result);
         }));
         Ok(AsyncResult {
             receiver,
@@ -312,6 +320,13 @@ impl PoolBuilder {
         self
     }
 
+    /// How many tasks share an instance, for every map of the pool (default: [`Isolation::Task`],
+    /// a fresh instance for every task). See [`Isolation`] for what each level shares.
+    pub fn isolation(mut self, isolation: Isolation) -> Self {
+        self.isolation = isolation;
+        self
+    }
+
     /// Starts the workers.
     ///
     /// # Errors
@@ -340,6 +355,7 @@ impl PoolBuilder {
             policy: self.policy,
             retries: self.retries,
             chunking,
+            isolation: self.isolation,
             cancel: CancelFlag::default(),
             engine: Engine::shared()?,
         })
@@ -381,8 +397,11 @@ impl Canceller {
 pub struct Job<'p> {
     pool: &'p Pool,
     module: Module,
+    /// The task's name.
+    task: String,
     call: Call,
     chunking: Chunking,
+    isolation: Isolation,
 }
 
 impl<'p> Job<'p> {
@@ -390,6 +409,52 @@ impl<'p> Job<'p> {
     pub fn chunksize(mut self, chunksize: usize) -> Self {
         self.chunking = Chunking::Fixed(chunksize.max(1));
         self
+    }
+
+    /// How many tasks share an instance in this job (default: the pool's). A WASI command
+    /// always runs in a fresh instance.
+    pub fn isolation(mut self, isolation: Isolation) -> Self {
+        self.isolation = isolation;
+        self
+    }
+
+    /// Runs a numeric task on every input with typed values — no JSON on the way in or out, the
+    /// fast path for tiny tasks — and returns the outputs in input order. Fail-fast as
+    /// [`Pool::map`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use hecaton::{Engine, Isolation, Module, Pool};
+    ///
+    /// let wat = r#"(module (func (export "square") (param i64) (result i64)
+    ///     local.get 0 local.get 0 i64.mul))"#;
+    /// let module = Module::from_bytes(&Engine::shared()?, "square.wat", wat.as_bytes())?;
+    /// let pool = Pool::builder().workers(2).build()?;
+    /// let squares: Vec<i64> = pool
+    ///     .job(&module, "square")?
+    ///     .isolation(Isolation::Chunk)
+    ///     .map_numeric(1..=5_i64)?;
+    /// assert_eq!(squares, [1, 4, 9, 16, 25]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::WrongSignature`] when the export's types are not `P` → `R` and [`Error::Input`]
+    /// when the task is not a numeric export (both before anything runs); [`Error::Task`] with
+    /// the index of the first failure.
+    pub fn map_numeric<P: Numbers, R: Numbers>(
+        self,
+        inputs: impl IntoIterator<Item = P>,
+    ) -> Result<Vec<R>, Error> {
+        let runner = NumericTasks::<P, R>::new(&self.module, &self.task, self.pool.policy.clone())?;
+        let inputs: Vec<Prepared<P>> = inputs.into_iter().map(Ok).collect();
+        let mut outputs = Vec::with_capacity(inputs.len());
+        for Outcome { index, result, .. } in
+            self.stream(runner, Box::new(inputs.into_iter()), true, true)
+        {
+            outputs.push(result.map_err(|source| Error::Task { index, source })?);
+        }
+        Ok(outputs)
     }
 
     /// As [`Pool::map`].
@@ -402,7 +467,10 @@ impl<'p> Job<'p> {
     ) -> Result<Vec<O>, Error> {
         let inputs: Vec<Prepared> = inputs.into_iter().map(|input| encode(&input)).collect();
         let mut outputs = Vec::with_capacity(inputs.len());
-        for Outcome { index, result, .. } in self.stream(Box::new(inputs.into_iter()), true, true) {
+        let runner = self.json_tasks();
+        for Outcome { index, result, .. } in
+            self.stream(runner, Box::new(inputs.into_iter()), true, true)
+        {
             let output = result
                 .and_then(|output| output.decode())
                 .map_err(|source| Error::Task { index, source })?;
@@ -417,7 +485,8 @@ impl<'p> Job<'p> {
         inputs: impl IntoIterator<Item = I>,
     ) -> Vec<Result<O, TaskError>> {
         let inputs: Vec<Prepared> = inputs.into_iter().map(|input| encode(&input)).collect();
-        self.stream(Box::new(inputs.into_iter()), true, false)
+        let runner = self.json_tasks();
+        self.stream(runner, Box::new(inputs.into_iter()), true, false)
             .map(|outcome| outcome.result.and_then(|output| output.decode()))
             .collect()
     }
@@ -430,7 +499,7 @@ impl<'p> Job<'p> {
     {
         let inputs = inputs.into_iter().map(|input| encode(&input));
         Imap {
-            stream: self.stream(Box::new(inputs), true, false),
+            stream: self.stream(self.json_tasks(), Box::new(inputs), true, false),
             _output: PhantomData,
         }
     }
@@ -446,7 +515,7 @@ impl<'p> Job<'p> {
     {
         let inputs = inputs.into_iter().map(|input| encode(&input));
         ImapUnordered {
-            stream: self.stream(Box::new(inputs), false, false),
+            stream: self.stream(self.json_tasks(), Box::new(inputs), false, false),
             _output: PhantomData,
         }
     }
@@ -459,36 +528,44 @@ impl<'p> Job<'p> {
         ordered: bool,
     ) -> RawImap<'p> {
         RawImap {
-            stream: self.stream(Box::new(inputs), ordered, false),
+            stream: self.stream(self.json_tasks(), Box::new(inputs), ordered, false),
         }
     }
 
-    /// The tasks of this job, each run under the pool's policy and cancelled with it.
-    fn tasks(self, fail_fast: bool) -> MapTasks {
-        MapTasks {
-            module: self.module,
-            call: self.call,
+    /// The JSON calls of this job, each run under the pool's policy.
+    fn json_tasks(&self) -> JsonTasks {
+        JsonTasks {
+            module: self.module.clone(),
+            call: self.call.clone(),
             policy: self.pool.policy.clone(),
+        }
+    }
+
+    /// The tasks of this job run by `runner`, cancelled with the pool.
+    fn tasks<R: Runner>(&self, runner: R, fail_fast: bool) -> MapTasks<R> {
+        MapTasks {
+            runner,
+            isolation: self.isolation,
             retries: self.pool.retries,
             cancel: self.pool.cancel.child(),
             fail_fast,
         }
     }
 
-    fn stream(
-        self,
-        inputs: Box<dyn Iterator<Item = Prepared> + 'p>,
+    fn stream<R: Runner>(
+        &self,
+        runner: R,
+        inputs: Box<dyn Iterator<Item = Prepared<R::Input>> + 'p>,
         ordered: bool,
         fail_fast: bool,
-    ) -> MapStream<'p> {
-        let (pool, chunking) = (self.pool, self.chunking);
+    ) -> MapStream<'p, R> {
         let settings = MapSettings {
-            tasks: self.tasks(fail_fast),
-            chunking,
+            tasks: self.tasks(runner, fail_fast),
+            chunking: self.chunking,
             ordered,
-            workers: pool.workers,
+            workers: self.pool.workers,
         };
-        MapStream::new(&pool.scheduler, settings, inputs)
+        MapStream::new(&self.pool.scheduler, settings, inputs)
     }
 }
 
@@ -500,7 +577,7 @@ fn encode<I: Serialize>(input: &I) -> Prepared {
 
 /// The lazy ordered iterator of [`Pool::imap`]: one outcome per input, in input order.
 pub struct Imap<'p, O> {
-    stream: MapStream<'p>,
+    stream: MapStream<'p, JsonTasks>,
     _output: PhantomData<fn() -> O>,
 }
 
@@ -521,7 +598,7 @@ impl<O> std::fmt::Debug for Imap<'_, O> {
 
 /// The iterator of [`Pool::imap_unordered`]: `(input index, outcome)` as tasks complete.
 pub struct ImapUnordered<'p, O> {
-    stream: MapStream<'p>,
+    stream: MapStream<'p, JsonTasks>,
     _output: PhantomData<fn() -> O>,
 }
 
@@ -545,7 +622,7 @@ impl<O> std::fmt::Debug for ImapUnordered<'_, O> {
 
 /// The untyped iterator of [`Job::imap_raw`]: one [`Outcome`] per input.
 pub struct RawImap<'p> {
-    stream: MapStream<'p>,
+    stream: MapStream<'p, JsonTasks>,
 }
 
 impl RawImap<'_> {

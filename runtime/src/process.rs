@@ -10,7 +10,7 @@ use crate::module::Module;
 use std::sync::Arc;
 
 use crate::sandbox::{CancelFlag, Capabilities, Identity, Limits, Policy, Stdio};
-use crate::task::{self, Call, CommandStdio, TaskOutput};
+use crate::task::{self, Call, CommandStdio, JsonTasks, TaskOutput};
 use crate::{Error, TaskError};
 
 /// One task running on its own OS thread, in a fresh instance of its module.
@@ -161,7 +161,12 @@ impl ProcessBuilder {
                     task_id: id,
                     attempt: 1,
                 };
-                task::run(&module, &call, &input, &policy, identity, task_cancel).result
+                let tasks = JsonTasks {
+                    module,
+                    call,
+                    policy,
+                };
+                task::guarded(|| tasks.run_in(&mut None, &input, identity, &task_cancel)).result
             })
             .map_err(Error::Thread)?;
         Ok(Process {

@@ -1,17 +1,20 @@
-//! Running one task: a fresh store and instance, the call its kind asks for, and its outcome.
-//! Everything a pool or a process does to a task happens here.
+//! Running one task: its instance (fresh, or kept from the task before under a weaker
+//! [`crate::Isolation`]), the call its kind asks for, and its outcome. Everything a pool or a
+//! process does to a task happens here.
 
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
-use wasmtime::{Instance, Store, Val};
+use wasmtime::{Instance, Store};
 
 use crate::abi::{self, Failure};
-use crate::module::{Module, NumType, Task, TaskKind};
+use crate::module::{Module, Task, TaskKind};
+use crate::numeric;
 use crate::sandbox::{
-    CancelFlag, Identity, Policy, Stdio, TaskState, WasiSetup, classify, new_store,
+    CancelFlag, Identity, Limits, Policy, Stdio, TaskState, WasiSetup, classify, new_store,
 };
 use crate::{Error, TaskError};
 
@@ -115,33 +118,36 @@ impl TaskOutput {
     }
 }
 
-/// A process-wide task id, like a process id.
+/// A process-wide task id, like a process id. Each thread takes ids in blocks, so that workers
+/// running tiny tasks do not contend on one counter: ids are unique, not in start order.
 pub(crate) fn next_task_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
+    const BLOCK: u64 = 1024;
+    static NEXT_BLOCK: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static IDS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
+    IDS.with(|ids| {
+        let (mut next, mut end) = ids.get();
+        if next == end {
+            next = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
+            end = next + BLOCK;
+        }
+        ids.set((next + 1, end));
+        next
+    })
 }
 
-/// What one run of a task produced, and the linear memory it ended with (its peak: memory
-/// never shrinks).
-pub(crate) struct Ran {
-    pub(crate) result: Result<TaskOutput, TaskError>,
+/// What one run of a task produced, and the linear memory its instance ended with (its peak:
+/// memory never shrinks).
+pub(crate) struct Ran<T> {
+    pub(crate) result: Result<T, TaskError>,
     pub(crate) memory: u64,
 }
 
-/// Runs `call` once in a fresh instance of `module`. Never panics: a host-side panic while running
-/// is the task's [`TaskError::Host`].
-pub(crate) fn run(
-    module: &Module,
-    call: &Call,
-    input: &[u8],
-    policy: &Policy,
-    identity: Identity,
-    cancel: CancelFlag,
-) -> Ran {
-    catch_unwind(AssertUnwindSafe(|| {
-        run_fresh(module, call, input, policy, identity, cancel)
-    }))
-    .unwrap_or_else(|panic| {
+/// Runs `body`, turning a host-side panic into the task's [`TaskError::Host`]: running a task
+/// never panics.
+pub(crate) fn guarded<T>(body: impl FnOnce() -> Ran<T>) -> Ran<T> {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
         let message = panic
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
@@ -154,88 +160,211 @@ pub(crate) fn run(
     })
 }
 
-fn run_fresh(
-    module: &Module,
-    call: &Call,
-    input: &[u8],
-    policy: &Policy,
-    identity: Identity,
-    cancel: CancelFlag,
-) -> Ran {
-    // Only a module that imports WASI gets a setup, and the context itself is made on the
-    // task's first WASI call: most function tasks never make one.
-    let wasi_setup = module.imports_wasi().then(|| {
-        let (args, stdio) = match call {
-            Call::Json(_) => (Vec::new(), Stdio::Diagnostics { stdin: Vec::new() }),
-            Call::Command { args, stdio } => command_setup(args, stdio, input),
-        };
-        WasiSetup {
-            program: Arc::clone(module.program()),
-            args,
-            stdio,
-            capabilities: Arc::clone(&policy.capabilities),
+/// A started instance and its store: made for one task, or kept for the next tasks of a chunk
+/// or a worker ([`crate::Isolation`]).
+pub(crate) struct Live {
+    pub(crate) store: Store<TaskState>,
+    pub(crate) instance: Instance,
+}
+
+impl Live {
+    /// A fresh instance of `module`, its start function and reactor initializer run; on failure,
+    /// the task's outcome.
+    pub(crate) fn start<T>(
+        module: &Module,
+        policy: &Policy,
+        identity: Identity,
+        wasi_setup: Option<WasiSetup>,
+        cancel: CancelFlag,
+    ) -> Result<Self, Ran<T>> {
+        let mut store = new_store(
+            module.engine(),
+            identity,
+            &policy.limits,
+            wasi_setup,
+            cancel,
+        );
+        match start(&mut store, module) {
+            Ok(instance) => Ok(Self { store, instance }),
+            Err(failure) => Err(Ran {
+                result: settle(&mut store, Err(failure)),
+                memory: store.data().memory_in_use(),
+            }),
         }
-    });
-    let mut store = new_store(
-        module.engine(),
-        identity,
-        &policy.limits,
-        wasi_setup,
-        cancel,
-    );
-    let result = call_in(&mut store, module, call, input, policy);
-    Ran {
-        result,
-        memory: store.data().memory_in_use(),
+    }
+
+    /// Readies a kept instance for its next task: a new identity, a fresh deadline and fuel.
+    pub(crate) fn reuse(&mut self, identity: Identity, limits: &Limits, module: &Module) {
+        self.store.data_mut().begin_task(identity);
+        if module.engine().fuel_enabled() {
+            // Setting fuel cannot fail on an engine that meters it.
+            let _ = self.store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
+        }
+    }
+
+    /// Bytes of linear memory the instance has.
+    pub(crate) fn memory(&self) -> u64 {
+        self.store.data().memory_in_use()
+    }
+
+    /// The task's result from its call's outcome (see [`settle`]).
+    pub(crate) fn settle<T>(&mut self, outcome: Result<T, Failure>) -> Result<T, TaskError> {
+        settle(&mut self.store, outcome)
     }
 }
 
-/// Starts the instance in `store` and makes the call its kind asks for.
-fn call_in(
-    store: &mut Store<TaskState>,
-    module: &Module,
-    call: &Call,
-    input: &[u8],
-    policy: &Policy,
-) -> Result<TaskOutput, TaskError> {
-    let outcome = start(store, module).and_then(|instance| match call {
-        Call::Json(task) => match &task.kind {
-            TaskKind::Function => abi::call_function(store, &instance, module, &task.export, input)
-                .map(TaskOutput::Json),
-            TaskKind::Numeric { params, results } => {
-                call_numeric(store, &instance, task, params, results, input).map(TaskOutput::Json)
-            }
-            TaskKind::Command => Err(Failure::Task(TaskError::Host(
-                "a command called as a function".into(),
-            ))),
-        },
-        Call::Command { .. } => call_command(store, &instance, module),
-    });
+/// The result of a function or numeric task from its call's outcome: a failure classified, an
+/// output past the limit refused, and the task's prints copied to the host's stderr.
+fn settle<T>(store: &mut Store<TaskState>, outcome: Result<T, Failure>) -> Result<T, TaskError> {
     let outcome = outcome.map_err(|failure| match failure {
         Failure::Wasm(error) => classify(error, store.data_mut()),
         Failure::Task(error) => error,
     });
-    let Some(captured) = store.data_mut().captured.take() else {
+    let state = store.data_mut();
+    let Some(captured) = state.captured.as_mut() else {
         return outcome;
     };
     if captured.overflowed() {
         return Err(TaskError::OutputLimit {
-            limit: policy.limits.max_output,
+            limit: state.limits.max_output,
         });
     }
-    if let Call::Json(_) = call {
-        captured.forward_to_stderr();
-    }
-    match outcome {
-        Ok(TaskOutput::Command(output)) => {
-            let (stdout, stderr) = captured.into_bytes();
-            Ok(TaskOutput::Command(CommandOutput {
-                stdout,
-                stderr,
-                ..output
-            }))
+    captured.forward_to_stderr();
+    outcome
+}
+
+/// The WASI setup of a function or numeric task: no arguments, no stdin, its prints captured.
+/// Only a module that imports WASI gets one, and the context itself is made on the task's first
+/// WASI call: most function tasks never make one.
+pub(crate) fn function_wasi_setup(module: &Module, policy: &Policy) -> Option<WasiSetup> {
+    module.imports_wasi().then(|| WasiSetup {
+        program: Arc::clone(module.program()),
+        args: Vec::new(),
+        stdio: Stdio::Diagnostics { stdin: Vec::new() },
+        capabilities: Arc::clone(&policy.capabilities),
+    })
+}
+
+/// The tasks of a map, an `apply` or a process that take and give JSON (function and numeric
+/// tasks), or run a WASI command.
+pub(crate) struct JsonTasks {
+    pub(crate) module: Module,
+    pub(crate) call: Call,
+    pub(crate) policy: Policy,
+}
+
+impl JsonTasks {
+    /// Runs one task on `input` in `session`'s instance, or in a fresh one that is left in
+    /// `session` when the task succeeds. A command always runs in a fresh instance of its own.
+    pub(crate) fn run_in(
+        &self,
+        session: &mut Option<Live>,
+        input: &[u8],
+        identity: Identity,
+        cancel: &CancelFlag,
+    ) -> Ran<TaskOutput> {
+        let task = match &self.call {
+            Call::Json(task) => task,
+            Call::Command { args, stdio } => {
+                return self.run_command(args, stdio, input, identity, cancel);
+            }
+        };
+        let live = match session {
+            Some(live) => {
+                live.reuse(identity, &self.policy.limits, &self.module);
+                live
+            }
+            None => {
+                let wasi_setup = function_wasi_setup(&self.module, &self.policy);
+                let started = Live::start(
+                    &self.module,
+                    &self.policy,
+                    identity,
+                    wasi_setup,
+                    cancel.clone(),
+                );
+                match started {
+                    Ok(live) => session.insert(live),
+                    Err(ran) => return ran,
+                }
+            }
+        };
+        let outcome = match &task.kind {
+            TaskKind::Function => abi::call_function(
+                &mut live.store,
+                &live.instance,
+                &self.module,
+                &task.export,
+                input,
+            )
+            .map(TaskOutput::Json),
+            TaskKind::Numeric { params, results } => numeric::call_json(
+                &mut live.store,
+                &live.instance,
+                task,
+                params,
+                results,
+                input,
+            )
+            .map(TaskOutput::Json),
+            TaskKind::Command => Err(Failure::Task(TaskError::Host(
+                "a command called as a function".into(),
+            ))),
+        };
+        let result = live.settle(outcome);
+        let memory = live.memory();
+        if result.is_err() {
+            // An instance a task failed in serves no other task.
+            *session = None;
         }
-        other => other,
+        Ran { result, memory }
+    }
+
+    /// Runs the module's WASI command once in a fresh instance, its streams from `stdio`.
+    fn run_command(
+        &self,
+        args: &[String],
+        stdio: &CommandStdio,
+        input: &[u8],
+        identity: Identity,
+        cancel: &CancelFlag,
+    ) -> Ran<TaskOutput> {
+        let (args, stdio) = command_setup(args, stdio, input);
+        let wasi_setup = self.module.imports_wasi().then(|| WasiSetup {
+            program: Arc::clone(self.module.program()),
+            args,
+            stdio,
+            capabilities: Arc::clone(&self.policy.capabilities),
+        });
+        let mut store = new_store(
+            self.module.engine(),
+            identity,
+            &self.policy.limits,
+            wasi_setup,
+            cancel.clone(),
+        );
+        let outcome = start(&mut store, &self.module)
+            .and_then(|instance| call_command(&mut store, &instance, &self.module));
+        let outcome = outcome.map_err(|failure| match failure {
+            Failure::Wasm(error) => classify(error, store.data_mut()),
+            Failure::Task(error) => error,
+        });
+        let memory = store.data().memory_in_use();
+        let result = match store.data_mut().captured.take() {
+            Some(captured) if captured.overflowed() => Err(TaskError::OutputLimit {
+                limit: self.policy.limits.max_output,
+            }),
+            Some(captured) => outcome.map(|output| {
+                let (stdout, stderr) = captured.into_bytes();
+                TaskOutput::Command(CommandOutput {
+                    stdout,
+                    stderr,
+                    ..output
+                })
+            }),
+            None => outcome.map(TaskOutput::Command),
+        };
+        Ran { result, memory }
     }
 }
 
@@ -276,7 +405,7 @@ fn call_command(
     store: &mut Store<TaskState>,
     instance: &Instance,
     module: &Module,
-) -> Result<TaskOutput, Failure> {
+) -> Result<CommandOutput, Failure> {
     let start = module
         .task(hecaton_abi::START_EXPORT)
         .map_err(|error| TaskError::Host(error.to_string()))?;
@@ -291,78 +420,8 @@ fn call_command(
             other => return Err(Failure::Task(other)),
         },
     };
-    Ok(TaskOutput::Command(CommandOutput {
+    Ok(CommandOutput {
         exit_code,
         ..CommandOutput::default()
-    }))
-}
-
-fn call_numeric(
-    store: &mut Store<TaskState>,
-    instance: &Instance,
-    task: &Task,
-    params: &[NumType],
-    results: &[NumType],
-    input: &[u8],
-) -> Result<Vec<u8>, Failure> {
-    let args = numeric_args(params, input).map_err(|message| TaskError::BadInput { message })?;
-    let func = instance
-        .get_module_export(&mut *store, &task.export)
-        .and_then(wasmtime::Extern::into_func)
-        .ok_or_else(|| TaskError::Host("a numeric task is missing from the instance".into()))?;
-    let mut values = vec![Val::I32(0); results.len()];
-    func.call(&mut *store, &args, &mut values)?;
-    let mut json: Vec<serde_json::Value> = values.iter().map(number_json).collect();
-    let output = match json.len() {
-        0 => serde_json::Value::Null,
-        1 => json.remove(0),
-        _ => serde_json::Value::Array(json),
-    };
-    Ok(serde_json::to_vec(&output).map_err(|error| TaskError::Host(error.to_string()))?)
-}
-
-/// The wasm arguments for a numeric task from its JSON input: one number, or an array of them.
-fn numeric_args(params: &[NumType], input: &[u8]) -> Result<Vec<Val>, String> {
-    let value: serde_json::Value =
-        serde_json::from_slice(input).map_err(|error| format!("input is not JSON: {error}"))?;
-    let values = match value {
-        serde_json::Value::Array(values) => values,
-        serde_json::Value::Null if params.is_empty() => Vec::new(),
-        single => vec![single],
-    };
-    if values.len() != params.len() {
-        return Err(format!(
-            "expected {} numbers, got {}",
-            params.len(),
-            values.len()
-        ));
-    }
-    params
-        .iter()
-        .zip(&values)
-        .enumerate()
-        .map(|(i, (ty, value))| {
-            number_val(*ty, value)
-                .ok_or_else(|| format!("argument {} is {value}, expected {ty}", i + 1))
-        })
-        .collect()
-}
-
-fn number_val(ty: NumType, value: &serde_json::Value) -> Option<Val> {
-    Some(match ty {
-        NumType::I32 => Val::I32(i32::try_from(value.as_i64()?).ok()?),
-        NumType::I64 => Val::I64(value.as_i64()?),
-        NumType::F32 => Val::F32((value.as_f64()? as f32).to_bits()),
-        NumType::F64 => Val::F64(value.as_f64()?.to_bits()),
     })
-}
-
-fn number_json(value: &Val) -> serde_json::Value {
-    match value {
-        Val::I32(v) => (*v).into(),
-        Val::I64(v) => (*v).into(),
-        Val::F32(bits) => f64::from(f32::from_bits(*bits)).into(),
-        Val::F64(bits) => f64::from_bits(*bits).into(),
-        _ => serde_json::Value::Null,
-    }
 }

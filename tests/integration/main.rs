@@ -13,6 +13,8 @@ mod cli;
 mod guest_sdk;
 // A fresh instance for every task: a global counter is 1 on every call.
 mod isolation;
+// Isolation levels: what a chunk's or a worker's tasks share, and what they never share.
+mod isolation_levels;
 // WAT and C tasks written from ABI.md, and numeric exports called with JSON numbers.
 mod languages;
 // Every load error is reported at load time, naming the file and the export or import.

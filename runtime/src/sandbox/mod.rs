@@ -102,6 +102,18 @@ impl TaskState {
         })
     }
 
+    /// Readies the store of a kept instance for its next task: its identity, a fresh deadline,
+    /// no stop recorded.
+    pub(crate) fn begin_task(&mut self, identity: Identity) {
+        self.task_id = identity.task_id;
+        self.attempt = identity.attempt;
+        self.deadline = self
+            .limits
+            .timeout
+            .map(|timeout| (Instant::now() + timeout, timeout));
+        self.stopped = None;
+    }
+
     /// Bytes of linear memory the task has (its peak: memory never shrinks).
     pub(crate) fn memory_in_use(&self) -> u64 {
         self.memory_in_use

@@ -32,6 +32,9 @@ pub(crate) struct CapturedOutput {
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
     limit: u64,
+    /// Bytes of stdout and stderr already copied to the host's stderr (an instance that serves
+    /// several tasks copies each task's prints once).
+    forwarded: (usize, usize),
 }
 
 impl CapturedOutput {
@@ -41,13 +44,23 @@ impl CapturedOutput {
         over(&self.stdout) || over(&self.stderr)
     }
 
-    /// Copies what the task wrote to the host's stderr (its prints, for a function task).
-    pub(crate) fn forward_to_stderr(&self) {
+    /// Copies what the task wrote since the last copy to the host's stderr (its prints, for a
+    /// function task).
+    pub(crate) fn forward_to_stderr(&mut self) {
         use std::io::Write;
-        let mut stderr = std::io::stderr().lock();
+        let (stdout, stderr) = (self.stdout.contents(), self.stderr.contents());
+        let (stdout_new, stderr_new) = (
+            stdout.get(self.forwarded.0..).unwrap_or_default(),
+            stderr.get(self.forwarded.1..).unwrap_or_default(),
+        );
+        if stdout_new.is_empty() && stderr_new.is_empty() {
+            return;
+        }
+        let mut host_stderr = std::io::stderr().lock();
         // Diagnostics only: a closed stderr loses them, nothing else.
-        let _ = stderr.write_all(&self.stdout.contents());
-        let _ = stderr.write_all(&self.stderr.contents());
+        let _ = host_stderr.write_all(stdout_new);
+        let _ = host_stderr.write_all(stderr_new);
+        self.forwarded = (stdout.len(), stderr.len());
     }
 
     /// The bytes written: (stdout, stderr).
@@ -100,6 +113,7 @@ pub(crate) fn wasi_context(
                 stdout: MemoryOutputPipe::new(capacity),
                 stderr: MemoryOutputPipe::new(capacity),
                 limit: limits.max_output,
+                forwarded: (0, 0),
             };
             builder.stdin(MemoryInputPipe::new(stdin.clone()));
             builder.stdout(captured.stdout.clone());

@@ -13,6 +13,7 @@
 //! Workers stop only when the scheduler is closed, no producer is active and every queue is
 //! empty, so a stopping worker never leaves a job behind.
 
+use std::cell::Cell;
 use std::iter;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -21,6 +22,16 @@ use std::thread::{self, JoinHandle};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
 use crate::Error;
+
+thread_local! {
+    /// The index of the worker running on this thread, if it is one.
+    static WORKER_INDEX: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// The index (from 0) of the worker thread calling, or `None` on any other thread.
+pub(crate) fn current_worker() -> Option<usize> {
+    WORKER_INDEX.get()
+}
 
 /// A unit of work: a chunk of a map, or one `apply`.
 pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -76,7 +87,10 @@ impl Scheduler {
             let worker_shared = Arc::clone(&shared);
             let thread = thread::Builder::new()
                 .name(format!("hecaton-worker-{index}"))
-                .spawn(move || worker_shared.work(&deque))
+                .spawn(move || {
+                    WORKER_INDEX.set(Some(index));
+                    worker_shared.work(&deque);
+                })
                 .map_err(Error::Thread);
             match thread {
                 Ok(thread) => threads.push(thread),

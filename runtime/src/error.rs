@@ -128,6 +128,18 @@ pub enum Error {
         /// How it failed.
         source: TaskError,
     },
+    /// A snapshot's initializer failed, or the module cannot be snapshotted.
+    #[error("{path}: cannot snapshot after initializer `{initializer}`: {message}")]
+    Snapshot {
+        /// The module's file.
+        path: PathBuf,
+        /// The initializer export.
+        initializer: String,
+        /// What went wrong: the initializer's failure, or what wasmtime-wizer refused.
+        message: String,
+        /// The initializer's own failure, when it ran and failed.
+        failure: Option<TaskError>,
+    },
     /// A capability could not be granted (a directory that does not exist).
     #[error("{0}")]
     Capability(String),

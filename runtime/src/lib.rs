@@ -82,6 +82,7 @@ mod pool;
 mod process;
 mod sandbox;
 mod scheduler;
+mod snapshot;
 mod task;
 
 pub use cache::{CACHE_DIR_ENV, ModuleCache};

@@ -33,6 +33,8 @@ struct Loaded {
     memory: Option<ModuleExport>,
     alloc: Option<ModuleExport>,
     initialize: Option<ModuleExport>,
+    /// The module's wasm binary, for [`Module::snapshot`]; `None` for a precompiled module.
+    binary: Option<Arc<[u8]>>,
 }
 
 /// One task a module offers, with the export index resolved at load time.
@@ -189,7 +191,7 @@ impl Module {
             path: path.clone(),
             message: format!("{error:#}"),
         })?;
-        Self::from_compiled(engine, path, module)
+        Self::from_compiled(engine, path, module, Some(Arc::from(&*binary)))
     }
 
     /// Loads a module precompiled by [`Module::precompile`] (`hecaton compile`, a `.cwasm` file)
@@ -216,7 +218,7 @@ impl Module {
                 message: format!("not a precompiled module for this engine: {error:#}"),
             },
         )?;
-        Self::from_compiled(engine, path.to_owned(), module)
+        Self::from_compiled(engine, path.to_owned(), module, None)
     }
 
     /// Compiles a module (`.wasm` or `.wat`) for `engine` into the precompiled form that
@@ -239,6 +241,7 @@ impl Module {
         engine: &Engine,
         path: PathBuf,
         module: wasmtime::Module,
+        binary: Option<Arc<[u8]>>,
     ) -> Result<Self, Error> {
         let imports_wasi = check_imports(&path, &module)?;
         let exports = Exports::of(&path, &module)?;
@@ -268,8 +271,14 @@ impl Module {
                 memory: exports.memory,
                 alloc: exports.alloc,
                 initialize: exports.initialize,
+                binary,
             }),
         })
+    }
+
+    /// The module's wasm binary (`None` for a precompiled module).
+    pub(crate) fn binary(&self) -> Option<&[u8]> {
+        self.inner.binary.as_deref()
     }
 
     /// The file this module was loaded from.

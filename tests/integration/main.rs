@@ -26,6 +26,8 @@ mod process;
 // Limits obeyed and violated: timeouts (in wasm, start functions, allocators, WASI sleeps),
 // fuel, stack, memory, tables, output, exits, state after a trap.
 mod sandbox;
+// Snapshot initializers: the initialized state in every fresh instance, and clear refusals.
+mod snapshots;
 // Traps are `TaskError::Trap` with their wasmtime code.
 mod traps;
 

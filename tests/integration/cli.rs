@@ -835,3 +835,92 @@ fn verbose_logs_name_the_failing_task_and_default_logs_nothing() {
     );
     assert!(!log.contains("index=0"), "-v logs failures only: {log}");
 }
+
+#[test]
+fn map_isolation_levels_share_what_they_say() {
+    let tally = fixture("tally.wat");
+    let tally = tally.to_str().unwrap();
+    let map = |extra: &[&str]| {
+        let mut args = vec![
+            "map",
+            tally,
+            "--invoke",
+            "tally",
+            "-j",
+            "1",
+            "--chunksize",
+            "3",
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["1", "2", "3", "4", "5", "6", "7"]);
+        let output = hecaton(&args, b"");
+        assert!(output.status.success(), "{}", stderr(&output));
+        stdout(&output)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(map(&[]), "1 1 1 1 1 1 1");
+    assert_eq!(map(&["--isolation", "chunk"]), "1 2 3 1 2 3 1");
+    assert_eq!(map(&["--isolation", "worker"]), "1 2 3 4 5 6 7");
+    assert_eq!(
+        map(&["--isolation", "worker", "--max-tasks-per-instance", "2"]),
+        "1 2 1 2 1 2 1"
+    );
+    let misuse = hecaton(
+        &[
+            "map",
+            tally,
+            "--invoke",
+            "tally",
+            "--max-tasks-per-instance",
+            "2",
+            "1",
+        ],
+        b"",
+    );
+    assert_eq!(misuse.status.code(), Some(2));
+    assert!(
+        stderr(&misuse).contains("needs --isolation worker"),
+        "{}",
+        stderr(&misuse)
+    );
+}
+
+#[test]
+fn initializer_snapshots_the_state_every_task_starts_from() {
+    let state = fixture("snapshot-state.wat");
+    let state = state.to_str().unwrap();
+    let output = hecaton(
+        &[
+            "map",
+            state,
+            "--invoke",
+            "probe",
+            "--initializer",
+            "init",
+            "null",
+            "null",
+        ],
+        b"",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "42007101\n42007101\n");
+    let failed = hecaton(
+        &[
+            "run",
+            state,
+            "--invoke",
+            "probe",
+            "--initializer",
+            "trap_init",
+        ],
+        b"",
+    );
+    assert_eq!(failed.status.code(), Some(2));
+    let message = stderr(&failed);
+    assert!(
+        message.contains("initializer `trap_init`") && message.contains("unreachable"),
+        "{message}"
+    );
+}

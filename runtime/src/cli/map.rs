@@ -4,19 +4,22 @@
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Args;
-use hecaton::{CommandInput, CommandOutput, Outcome, Pool, TaskError, TaskKind, TaskOutput};
+use hecaton::{
+    CommandInput, CommandOutput, Isolation, Outcome, Pool, TaskError, TaskKind, TaskOutput,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::Exit;
-use crate::cli::sandbox::{CacheArgs, SandboxArgs};
+use crate::cli::sandbox::{LoadedTask, TaskArgs};
 use crate::cli::stats::Stats;
 
 /// Run a task over many inputs, each in a fresh sandboxed instance, on all cores.
@@ -36,12 +39,8 @@ use crate::cli::stats::Stats;
   seq 1 1000000 | hecaton map square.wasm --invoke square
   hecaton map prog.wasm --lines --arg < names.txt")]
 pub(crate) struct MapArgs {
-    /// A module (.wasm or .wat), or a Rust task crate's folder to build first.
-    #[arg(value_name = "MODULE_OR_CRATE")]
-    module: PathBuf,
-    /// The task to call (default: the module's WASI command, `_start`).
-    #[arg(long, value_name = "TASK")]
-    invoke: Option<String>,
+    #[command(flatten)]
+    task: TaskArgs,
     /// Read inputs from this file, one per line, instead of stdin.
     #[arg(long, value_name = "FILE", conflicts_with = "inputs")]
     input: Option<PathBuf>,
@@ -82,10 +81,17 @@ pub(crate) struct MapArgs {
     /// Run a failed input again, each time in a fresh instance, up to N more times.
     #[arg(long, value_name = "N", default_value_t = 0)]
     retries: u32,
-    #[command(flatten)]
-    sandbox: SandboxArgs,
-    #[command(flatten)]
-    cache: CacheArgs,
+    /// How many tasks share an instance: `task` (a fresh instance for every input, the
+    /// strongest), `chunk` (one per chunk of inputs, shared by its inputs in turn) or `worker`
+    /// (one per worker thread, see --max-tasks-per-instance). Sharing is faster for tiny tasks
+    /// and weaker: a task sees what the earlier ones left in memory. A failed task's instance is
+    /// never shared; a WASI command always runs in a fresh one.
+    #[arg(long, value_enum, default_value_t = IsolationArg::Task)]
+    isolation: IsolationArg,
+    /// With --isolation worker: replace a worker's instance after N tasks (Python's
+    /// maxtasksperchild) [default: never, within the map].
+    #[arg(long, value_name = "N")]
+    max_tasks_per_instance: Option<NonZeroUsize>,
     /// The inputs, as JSON values (a word that is not JSON is a string); put options before them.
     #[arg(
         value_name = "INPUTS",
@@ -96,15 +102,21 @@ pub(crate) struct MapArgs {
 }
 
 pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
-    let sandbox = args.sandbox.resolve()?;
-    let (module, task) =
-        args.cache
-            .load_task(&sandbox.engine()?, &args.module, args.invoke.clone())?;
+    let LoadedTask {
+        sandbox,
+        module,
+        task,
+    } = args.task.load()?;
     let command = *module.task_kind(&task)? == TaskKind::Command;
+    let isolation = args.isolation()?;
+    if command && isolation != Isolation::Task {
+        bail!("--isolation {isolation}: a WASI command runs once, in a fresh instance of its own");
+    }
     let mut builder = Pool::builder()
         .limits(sandbox.limits())
         .capabilities(sandbox.capabilities()?)
-        .retries(args.retries);
+        .retries(args.retries)
+        .isolation(isolation);
     if let Some(workers) = args.workers {
         builder = builder.workers(workers as usize);
     }
@@ -134,6 +146,31 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Usage);
     }
     Ok(exit)
+}
+
+/// The values of `--isolation`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum IsolationArg {
+    /// A fresh instance for every input.
+    Task,
+    /// A fresh instance for every chunk of inputs.
+    Chunk,
+    /// An instance per worker thread.
+    Worker,
+}
+
+impl MapArgs {
+    /// The isolation level that `--isolation` and `--max-tasks-per-instance` ask for.
+    fn isolation(&self) -> anyhow::Result<Isolation> {
+        Ok(match (self.isolation, self.max_tasks_per_instance) {
+            (IsolationArg::Task, None) => Isolation::Task,
+            (IsolationArg::Chunk, None) => Isolation::Chunk,
+            (IsolationArg::Worker, max_tasks_per_instance) => Isolation::Worker {
+                max_tasks_per_instance,
+            },
+            (_, Some(_)) => bail!("--max-tasks-per-instance needs --isolation worker"),
+        })
+    }
 }
 
 /// The first Ctrl-C cancels the pool's tasks (the map then writes what finished and exits 130);

@@ -1,14 +1,12 @@
 //! `hecaton run`: one task in a fresh instance, like Python's `Process`.
 
-use std::path::PathBuf;
-
 use anyhow::Context;
 use clap::Args;
 use hecaton::{CommandOutput, Module, Process, ProcessBuilder, Stdio, TaskError, TaskKind};
 use serde_json::Value;
 
 use crate::cli::Exit;
-use crate::cli::sandbox::{CacheArgs, SandboxArgs};
+use crate::cli::sandbox::{LoadedTask, TaskArgs};
 
 /// Run one task in a fresh sandboxed instance and print its output as JSON.
 ///
@@ -21,16 +19,8 @@ use crate::cli::sandbox::{CacheArgs, SandboxArgs};
   hecaton run examples/guests/square --invoke square 7
   hecaton run prog.wasm -- a b c")]
 pub(crate) struct RunArgs {
-    /// A module (.wasm or .wat), or a Rust task crate's folder to build first.
-    #[arg(value_name = "MODULE_OR_CRATE")]
-    module: PathBuf,
-    /// The task to call (default: the module's WASI command, `_start`).
-    #[arg(long, value_name = "TASK")]
-    invoke: Option<String>,
     #[command(flatten)]
-    sandbox: SandboxArgs,
-    #[command(flatten)]
-    cache: CacheArgs,
+    task: TaskArgs,
     /// The task's arguments; put options before them.
     #[arg(
         value_name = "ARGS",
@@ -41,10 +31,11 @@ pub(crate) struct RunArgs {
 }
 
 pub(crate) fn main(args: RunArgs) -> anyhow::Result<Exit> {
-    let sandbox = args.sandbox.resolve()?;
-    let (module, task) = args
-        .cache
-        .load_task(&sandbox.engine()?, &args.module, args.invoke)?;
+    let LoadedTask {
+        sandbox,
+        module,
+        task,
+    } = args.task.load()?;
     let process = Process::builder(&module)
         .limits(sandbox.limits())
         .capabilities(sandbox.capabilities()?);

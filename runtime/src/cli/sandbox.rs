@@ -243,6 +243,59 @@ mod tests {
     }
 }
 
+/// What `run` and `map` start from: the module, its task, how it is fenced, and where its
+/// compiled form is cached.
+#[derive(Debug, Args)]
+pub(crate) struct TaskArgs {
+    /// A module (.wasm or .wat), or a Rust task crate's folder to build first.
+    #[arg(value_name = "MODULE_OR_CRATE")]
+    module: PathBuf,
+    /// The task to call (default: the module's WASI command, `_start`).
+    #[arg(long, value_name = "TASK")]
+    invoke: Option<String>,
+    /// Run this export (a function of no parameters and no results) once, under the same limits
+    /// and capabilities, snapshot the memory and globals it leaves, and start every task from
+    /// that state, each still in a fresh instance.
+    #[arg(long, value_name = "EXPORT")]
+    initializer: Option<String>,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+/// A module ready to run a task: what [`TaskArgs::load`] gives.
+pub(crate) struct LoadedTask {
+    /// The sandbox settings, the `--config` file merged in.
+    pub(crate) sandbox: SandboxArgs,
+    /// The module, snapshotted after its `--initializer`.
+    pub(crate) module: hecaton::Module,
+    /// The task to call.
+    pub(crate) task: String,
+}
+
+impl TaskArgs {
+    /// Resolves the sandbox, loads (or builds) the module, runs its initializer and picks the
+    /// task.
+    pub(crate) fn load(&self) -> anyhow::Result<LoadedTask> {
+        let sandbox = self.sandbox.resolve()?;
+        let (module, task) =
+            self.cache
+                .load_task(&sandbox.engine()?, &self.module, self.invoke.clone())?;
+        let module = match &self.initializer {
+            Some(initializer) => {
+                module.snapshot_with(initializer, &sandbox.limits(), &sandbox.capabilities()?)?
+            }
+            None => module,
+        };
+        Ok(LoadedTask {
+            sandbox,
+            module,
+            task,
+        })
+    }
+}
+
 /// Where compiled modules are cached.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Compile cache")]

@@ -1,6 +1,8 @@
 //! Builds every guest the tests use and writes their paths into `guests.rs`:
-//! the Rust guest crates (for wasm32-wasip1, release, in a target folder of their own) and the C
-//! example (with clang). A guest that fails to build fails the build: no test is skipped.
+//! the Rust guest crates (for wasm32-wasip1, release, in a target folder of their own), the C
+//! example (with clang) and the AssemblyScript example (with the `asc` its `package-lock.json`
+//! pins, installed by `npm ci` into its own `node_modules`). A guest that fails to build fails the
+//! build: no test is skipped.
 
 use std::collections::BTreeMap;
 use std::env;
@@ -19,6 +21,7 @@ const RUST_GUESTS: &[&str] = &[
     "flaky",
     "plugin",
     "upper",
+    "sieve",
     "probe",
     "echo",
     "adversary",
@@ -32,6 +35,10 @@ fn main() {
         "guest",
         "examples/guests",
         "examples/c",
+        "examples/assemblyscript/assembly",
+        "examples/assemblyscript/asconfig.json",
+        "examples/assemblyscript/package.json",
+        "examples/assemblyscript/package-lock.json",
         "tests/guests",
         "Cargo.toml",
         "Cargo.lock",
@@ -46,6 +53,13 @@ fn main() {
         build_c(
             &root.join("examples/c/square.c"),
             &out_dir.join("c-square.wasm"),
+        ),
+    );
+    modules.insert(
+        "as_guest".into(),
+        build_assemblyscript(
+            &root.join("examples/assemblyscript"),
+            &out_dir.join("as-guest.wasm"),
         ),
     );
 
@@ -156,6 +170,57 @@ fn build_c(source: &Path, output: &Path) -> PathBuf {
         status.success(),
         "clang failed to build {} ({status})",
         source.display()
+    );
+    output.to_owned()
+}
+
+/// The AssemblyScript example, with the compiler its `package-lock.json` pins: `npm ci` installs
+/// it into the example's own `node_modules` when that is missing or holds another version, then
+/// `asc` builds `assembly/index.ts` with the example's `asconfig.json` (`.ci/run` installs node
+/// and npm).
+fn build_assemblyscript(example: &Path, output: &Path) -> PathBuf {
+    let asc = example.join("node_modules/assemblyscript/bin/asc.js");
+    let version = |manifest: &str, pointer: &str| {
+        let text = std::fs::read_to_string(example.join(manifest)).unwrap_or_default();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        json.pointer(pointer)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let pinned = version("package.json", "/devDependencies/assemblyscript");
+    let installed = version("node_modules/assemblyscript/package.json", "/version");
+    if !asc.is_file() || installed != pinned {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(example)
+            // npm's progress and notices would interleave with cargo's; its errors still show.
+            .stdout(Stdio::null())
+            .status()
+            .expect("run npm to install the AssemblyScript compiler (apt-get install nodejs npm)");
+        assert!(
+            status.success(),
+            "`npm ci` in {} failed ({status})",
+            example.display()
+        );
+    }
+    let status = Command::new("node")
+        .arg(&asc)
+        .args([
+            "assembly/index.ts",
+            "--config",
+            "asconfig.json",
+            "--target",
+            "release",
+        ])
+        .arg("--outFile")
+        .arg(output)
+        .current_dir(example)
+        .status()
+        .expect("run node to build the AssemblyScript guest (apt-get install nodejs npm)");
+    assert!(
+        status.success(),
+        "asc failed to build {} ({status})",
+        example.join("assembly/index.ts").display()
     );
     output.to_owned()
 }

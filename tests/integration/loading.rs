@@ -1,5 +1,7 @@
-use hecaton::{Error, Module};
+use hecaton::{Error, Module, TaskKind};
 use hecaton_tests::fixture;
+
+use crate::{load, run};
 
 fn load_error(name: &str) -> Error {
     match Module::from_file(fixture(name)) {
@@ -52,6 +54,23 @@ fn wrong_signature() {
         matches!(&error, Error::WrongSignature { export, .. } if export == "hecaton:v1:square"),
         "{error}"
     );
+}
+
+#[test]
+fn task_exported_under_both_spellings() {
+    let error = load_error("duplicate-task-spelling.wat");
+    assert!(
+        matches!(&error, Error::Config(message) if message.contains("`x`")),
+        "{error}"
+    );
+}
+
+#[test]
+fn task_alias_prefix_is_a_function_task() {
+    let module = load(fixture("task-alias-prefix.wat"));
+    let tasks: Vec<(&str, &TaskKind)> = module.tasks().collect();
+    assert_eq!(tasks, [("x", &TaskKind::Function)]);
+    assert_eq!(run::<bool>(&module, "x", &()), Ok(true));
 }
 
 #[test]

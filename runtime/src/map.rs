@@ -23,6 +23,10 @@ const CHUNKS_PER_WORKER: usize = 4;
 const TARGET_CHUNK_TIME: Duration = Duration::from_millis(2);
 /// The largest adaptive chunk.
 const MAX_ADAPTIVE_CHUNK: usize = 4096;
+/// The largest automatic chunk of an input of known length: Python's rule cuts a long input into
+/// huge chunks, whose outcome buffers would be fresh memory (page faults) every time; chunks of
+/// this size reuse the allocator's memory and still amortize scheduling.
+const MAX_AUTO_CHUNK: usize = 16 * 1024;
 
 /// One input's outcome in a map.
 #[derive(Clone, Debug, PartialEq)]
@@ -117,6 +121,9 @@ pub(crate) struct MapTasks<R> {
     pub(crate) cancel: CancelFlag,
     /// Fail-fast maps skip items after the first failure by index.
     pub(crate) fail_fast: bool,
+    /// Whether each outcome carries its task's duration (else [`Duration::ZERO`]: a clock
+    /// read costs as much as a tiny task's call).
+    pub(crate) timed: bool,
 }
 
 /// A worker's kept instance under [`Isolation::Worker`], and how many tasks it has served.
@@ -163,6 +170,8 @@ impl<R: Runner> MapShared<R> {
     /// asks for.
     fn run_chunk(&self, items: Vec<(usize, Prepared<R::Input>)>) -> Vec<Outcome<R::Output>> {
         let started = Instant::now();
+        // One clock read per task: a task's end is the next one's start.
+        let mut clock = started;
         let count = items.len();
         let worker_slot = scheduler::current_worker().and_then(|w| self.worker_sessions.get(w));
         let outcomes = match (self.tasks.isolation, worker_slot) {
@@ -179,13 +188,13 @@ impl<R: Runner> MapShared<R> {
                             slot.tasks = 0;
                         }
                         slot.tasks += 1;
-                        self.run_prepared(index, input, &mut slot.session)
+                        self.run_prepared(index, input, &mut slot.session, &mut clock)
                     })
                     .collect()
             }
             (Isolation::Task, _) => items
                 .into_iter()
-                .map(|(index, input)| self.run_prepared(index, input, &mut None))
+                .map(|(index, input)| self.run_prepared(index, input, &mut None, &mut clock))
                 .collect(),
             // A chunk's instance, or a worker's outside a worker thread (never: maps run on
             // workers).
@@ -193,7 +202,7 @@ impl<R: Runner> MapShared<R> {
                 let mut session = None;
                 items
                     .into_iter()
-                    .map(|(index, input)| self.run_prepared(index, input, &mut session))
+                    .map(|(index, input)| self.run_prepared(index, input, &mut session, &mut clock))
                     .collect()
             }
         };
@@ -206,20 +215,23 @@ impl<R: Runner> MapShared<R> {
         index: usize,
         input: Prepared<R::Input>,
         session: &mut Option<R::Session>,
+        clock: &mut Instant,
     ) -> Outcome<R::Output> {
         match input {
-            Ok(input) => self.run_item(index, &input, session),
+            Ok(input) => self.run_item(index, &input, session, clock),
             Err(error) => Outcome::not_run(index, error),
         }
     }
 
     /// Runs one item in `session`'s instance (or a fresh one), again in a fresh instance after
-    /// each failure while retries remain.
+    /// each failure while retries remain. `clock` is when the item started; a timed map leaves it
+    /// at when the item ended.
     pub(crate) fn run_item(
         &self,
         index: usize,
         input: &R::Input,
         session: &mut Option<R::Session>,
+        clock: &mut Instant,
     ) -> Outcome<R::Output> {
         let (mut attempts, mut duration, mut peak_memory) = (0, Duration::ZERO, 0);
         let result = loop {
@@ -229,7 +241,7 @@ impl<R: Runner> MapShared<R> {
                 break Err(TaskError::Cancelled);
             }
             attempts += 1;
-            let started = Instant::now();
+            let started = *clock;
             let identity = Identity {
                 task_id: task::next_task_id(),
                 attempt: attempts,
@@ -242,7 +254,12 @@ impl<R: Runner> MapShared<R> {
                     .runner
                     .run(session, input, identity, &self.tasks.cancel)
             });
-            let elapsed = started.elapsed();
+            let elapsed = if self.tasks.timed {
+                *clock = Instant::now();
+                clock.duration_since(started)
+            } else {
+                Duration::ZERO
+            };
             duration += elapsed;
             peak_memory = peak_memory.max(ran.memory);
             match &ran.result {
@@ -377,10 +394,10 @@ impl<'p, R: Runner> MapStream<'p, R> {
     fn chunk_size(&self) -> usize {
         match (self.chunking, self.known_length) {
             (Chunking::Fixed(size), _) => size.max(1),
-            // Python's rule: four chunks per worker.
-            (Chunking::Auto, Some(length)) => {
-                length.div_ceil(self.workers * CHUNKS_PER_WORKER).max(1)
-            }
+            // Python's rule: four chunks per worker, up to a bound.
+            (Chunking::Auto, Some(length)) => length
+                .div_ceil(self.workers * CHUNKS_PER_WORKER)
+                .clamp(1, MAX_AUTO_CHUNK),
             (Chunking::Auto, None) => {
                 let mean = self.shared.mean_task_nanos.load(Ordering::Relaxed);
                 let target = TARGET_CHUNK_TIME.as_nanos() as u64;
@@ -468,6 +485,11 @@ impl<R: Runner> Iterator for MapStream<'_, R> {
     type Item = Outcome<R::Output>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        // The chunk being yielded first: reading inputs and results once per chunk is enough.
+        if let Some(outcome) = self.yielding.pop_front() {
+            self.next_to_yield = outcome.index + 1;
+            return Some(outcome);
+        }
         loop {
             if let Some(outcome) = self.try_next() {
                 return Some(outcome);

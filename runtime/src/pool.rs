@@ -4,7 +4,7 @@
 use std::marker::PhantomData;
 use std::num::NonZeroUsize;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -241,10 +241,14 @@ impl Pool {
         let input = task::encode_input(task, input)?;
         let (sender, receiver) = mpsc::channel();
         // One task through the same per-item path as a map's (retries, attempts, cancellation).
-        let shared = MapShared::new(job.tasks(job.json_tasks(), false), 1);
+        let shared = MapShared::new(job.tasks(job.json_tasks(), Delivery::ORDERED), 1);
         self.scheduler.push(Box::new(move || {
             // The handle may have been dropped: nobody wants the outcome.
-            let _ = sender.send(shared.run_item(0, &input, &mut None).result);
+            let _ = sender.send(
+                shared
+                    .run_item(0, &input, &mut None, &mut Instant::now())
+                    .result,
+            );
         }));
         Ok(AsyncResult {
             receiver,
@@ -447,10 +451,10 @@ impl<'p> Job<'p> {
         inputs: impl IntoIterator<Item = P>,
     ) -> Result<Vec<R>, Error> {
         let runner = NumericTasks::<P, R>::new(&self.module, &self.task, self.pool.policy.clone())?;
-        let inputs: Vec<Prepared<P>> = inputs.into_iter().map(Ok).collect();
-        let mut outputs = Vec::with_capacity(inputs.len());
+        let inputs = inputs.into_iter();
+        let mut outputs = Vec::with_capacity(inputs.size_hint().0);
         for Outcome { index, result, .. } in
-            self.stream(runner, Box::new(inputs.into_iter()), true, true)
+            self.stream(runner, Box::new(inputs.map(Ok)), Delivery::FAIL_FAST)
         {
             outputs.push(result.map_err(|source| Error::Task { index, source })?);
         }
@@ -469,7 +473,7 @@ impl<'p> Job<'p> {
         let mut outputs = Vec::with_capacity(inputs.len());
         let runner = self.json_tasks();
         for Outcome { index, result, .. } in
-            self.stream(runner, Box::new(inputs.into_iter()), true, true)
+            self.stream(runner, Box::new(inputs.into_iter()), Delivery::FAIL_FAST)
         {
             let output = result
                 .and_then(|output| output.decode())
@@ -486,7 +490,7 @@ impl<'p> Job<'p> {
     ) -> Vec<Result<O, TaskError>> {
         let inputs: Vec<Prepared> = inputs.into_iter().map(|input| encode(&input)).collect();
         let runner = self.json_tasks();
-        self.stream(runner, Box::new(inputs.into_iter()), true, false)
+        self.stream(runner, Box::new(inputs.into_iter()), Delivery::ORDERED)
             .map(|outcome| outcome.result.and_then(|output| output.decode()))
             .collect()
     }
@@ -499,7 +503,7 @@ impl<'p> Job<'p> {
     {
         let inputs = inputs.into_iter().map(|input| encode(&input));
         Imap {
-            stream: self.stream(self.json_tasks(), Box::new(inputs), true, false),
+            stream: self.stream(self.json_tasks(), Box::new(inputs), Delivery::ORDERED),
             _output: PhantomData,
         }
     }
@@ -515,7 +519,7 @@ impl<'p> Job<'p> {
     {
         let inputs = inputs.into_iter().map(|input| encode(&input));
         ImapUnordered {
-            stream: self.stream(self.json_tasks(), Box::new(inputs), false, false),
+            stream: self.stream(self.json_tasks(), Box::new(inputs), Delivery::UNORDERED),
             _output: PhantomData,
         }
     }
@@ -528,7 +532,15 @@ impl<'p> Job<'p> {
         ordered: bool,
     ) -> RawImap<'p> {
         RawImap {
-            stream: self.stream(self.json_tasks(), Box::new(inputs), ordered, false),
+            stream: self.stream(
+                self.json_tasks(),
+                Box::new(inputs),
+                Delivery {
+                    ordered,
+                    fail_fast: false,
+                    timed: true,
+                },
+            ),
         }
     }
 
@@ -542,13 +554,14 @@ impl<'p> Job<'p> {
     }
 
     /// The tasks of this job run by `runner`, cancelled with the pool.
-    fn tasks<R: Runner>(&self, runner: R, fail_fast: bool) -> MapTasks<R> {
+    fn tasks<R: Runner>(&self, runner: R, delivery: Delivery) -> MapTasks<R> {
         MapTasks {
             runner,
             isolation: self.isolation,
             retries: self.pool.retries,
             cancel: self.pool.cancel.child(),
-            fail_fast,
+            fail_fast: delivery.fail_fast,
+            timed: delivery.timed,
         }
     }
 
@@ -556,17 +569,48 @@ impl<'p> Job<'p> {
         &self,
         runner: R,
         inputs: Box<dyn Iterator<Item = Prepared<R::Input>> + 'p>,
-        ordered: bool,
-        fail_fast: bool,
+        delivery: Delivery,
     ) -> MapStream<'p, R> {
         let settings = MapSettings {
-            tasks: self.tasks(runner, fail_fast),
+            tasks: self.tasks(runner, delivery),
             chunking: self.chunking,
-            ordered,
+            ordered: delivery.ordered,
             workers: self.pool.workers,
         };
         MapStream::new(&self.pool.scheduler, settings, inputs)
     }
+}
+
+/// How a map hands its outcomes back.
+#[derive(Clone, Copy, Debug)]
+struct Delivery {
+    /// In input order, or as they complete.
+    ordered: bool,
+    /// The first failure stops the map.
+    fail_fast: bool,
+    /// Each outcome carries its task's duration (one clock read per task).
+    timed: bool,
+}
+
+impl Delivery {
+    /// `map`: ordered, fail-fast; durations unused.
+    const FAIL_FAST: Self = Self {
+        ordered: true,
+        fail_fast: true,
+        timed: false,
+    };
+    /// `map_all`, `imap`: ordered, every outcome; durations unused.
+    const ORDERED: Self = Self {
+        ordered: true,
+        fail_fast: false,
+        timed: false,
+    };
+    /// `imap_unordered`: as completed, every outcome; durations unused.
+    const UNORDERED: Self = Self {
+        ordered: false,
+        fail_fast: false,
+        timed: false,
+    };
 }
 
 fn encode<I: Serialize>(input: &I) -> Prepared {

@@ -41,7 +41,7 @@
 //! | [`Module`] | a compiled, checked and linked task module | one per file; compiling costs milliseconds to seconds, cloning is free |
 //! | [`Pool`] | worker threads on a work-stealing scheduler | one per workload; threads live until it is dropped (which waits for queued work) |
 //! | [`Process`] | one task on its own thread, in its own instance | one per task; a thread and a fresh instance |
-//! | instance | a task's memory, globals and tables | one per task, discarded when it ends; microseconds |
+//! | instance | a task's memory, globals and tables | one per task, discarded when it ends; microseconds (or shared by a chunk's tasks: [`Isolation`]) |
 //! | [`Limits`] | memory, table, output, time and fuel a task may use | copied into every task |
 //! | [`Capabilities`] | directories and variables a task sees | shared by the tasks of a pool or process |
 //!
@@ -65,7 +65,9 @@
 //! | `pool.imap(f, xs)` / `imap_unordered` | [`Pool::imap`] / [`Pool::imap_unordered`] (lazy, bounded read-ahead) |
 //! | `pool.apply(f, (x,))` / `apply_async` | [`Pool::apply`] / [`Pool::apply_async`] → [`AsyncResult`] |
 //! | `chunksize=` | [`Job::chunksize`], [`PoolBuilder::chunksize`] |
-//! | `maxtasksperchild=1` | the default: every task gets a fresh instance |
+//! | `maxtasksperchild=1` | the default: every task gets a fresh instance ([`Isolation::Task`]) |
+//! | `maxtasksperchild=n` | [`Job::isolation`]`(`[`Isolation::Worker`]` { max_tasks_per_instance })`, or [`Isolation::Chunk`] |
+//! | `Pool(initializer=f)` | [`Module::snapshot`]`("f")`: run once, every fresh instance starts from its state |
 //! | `pool.close()` / `join()` / `terminate()` | [`Pool::close`] / [`Pool::join`] / [`Pool::terminate`] |
 
 #![deny(missing_docs)]

@@ -37,7 +37,7 @@ pub fn print(plan: &Plan, guest: &Guest, tiny: &Table) -> Result<()> {
     }
     println!(
         "{:<58} {:>9.2} µs mean, {:.2} µs median, over {}",
-        "Process::spawn + join of square(7): a thread + an instance",
+        "Process::spawn + join of square(7): a reused thread + an instance",
         latency.mean,
         latency.median,
         thousands(latency.count as f64)

@@ -82,6 +82,7 @@ mod module;
 mod numeric;
 mod pool;
 mod process;
+mod process_threads;
 mod sandbox;
 mod scheduler;
 mod snapshot;

@@ -1,7 +1,9 @@
 //! [`Process`]: one task on its own OS thread, in its own instance — Python's
-//! `multiprocessing.Process`, at the cost of a thread and a fresh instance.
+//! `multiprocessing.Process`, at the cost of a fresh instance and a thread's wake-up (a thread
+//! that ran a process waits a while for the next one: `process_threads`).
 
-use std::thread::{self, JoinHandle};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -9,6 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::module::Module;
 use std::sync::Arc;
 
+use crate::process_threads;
 use crate::sandbox::{CancelFlag, Capabilities, Identity, Limits, Policy, Stdio};
 use crate::task::{self, Call, CommandStdio, JsonTasks, TaskOutput};
 use crate::{Error, TaskError};
@@ -32,7 +35,10 @@ pub struct Process {
     id: u64,
     cancel: CancelFlag,
     module: Module,
-    thread: JoinHandle<Result<TaskOutput, TaskError>>,
+    /// Receives the task's outcome from its thread.
+    outcome: mpsc::Receiver<Result<TaskOutput, TaskError>>,
+    /// Set once the outcome is sent.
+    finished: Arc<AtomicBool>,
 }
 
 /// Kills a [`Process`] from anywhere; made by [`Process::killer`].
@@ -85,7 +91,7 @@ impl Process {
 
     /// Whether the task has ended (then [`Process::join`] returns at once).
     pub fn is_finished(&self) -> bool {
-        self.thread.is_finished()
+        self.finished.load(Ordering::Acquire)
     }
 
     /// Interrupts the task: it ends with [`TaskError::Cancelled`] within microseconds if it is
@@ -108,9 +114,9 @@ impl Process {
     /// # Errors
     /// The task's [`TaskError`]; [`TaskError::AbiViolation`] when its output does not decode into `O`.
     pub fn join<O: DeserializeOwned>(self) -> Result<O, TaskError> {
-        match self.thread.join() {
+        match self.outcome.recv() {
             Ok(outcome) => outcome?.decode(),
-            Err(_) => Err(TaskError::Host("the process thread panicked".into())),
+            Err(mpsc::RecvError) => Err(TaskError::Host("the process thread ended early".into())),
         }
     }
 }
@@ -154,26 +160,30 @@ impl ProcessBuilder {
         let id = task::next_task_id();
         let cancel = CancelFlag::default();
         let (module, policy, task_cancel) = (self.module.clone(), self.policy, cancel.clone());
-        let thread = thread::Builder::new()
-            .name(format!("hecaton-process-{id}"))
-            .spawn(move || {
-                let identity = Identity {
-                    task_id: id,
-                    attempt: 1,
-                };
-                let tasks = JsonTasks {
-                    module,
-                    call,
-                    policy,
-                };
-                task::guarded(|| tasks.run_in(&mut None, &input, identity, &task_cancel)).result
-            })
-            .map_err(Error::Thread)?;
+        let (sender, outcome) = mpsc::channel();
+        let finished = Arc::new(AtomicBool::new(false));
+        let task_finished = Arc::clone(&finished);
+        process_threads::run(Box::new(move || {
+            let identity = Identity {
+                task_id: id,
+                attempt: 1,
+            };
+            let tasks = JsonTasks {
+                module,
+                call,
+                policy,
+            };
+            let ran = task::guarded(|| tasks.run_in(&mut None, &input, identity, &task_cancel));
+            // The process may have been dropped: nobody wants the outcome.
+            let _ = sender.send(ran.result);
+            task_finished.store(true, Ordering::Release);
+        }))?;
         Ok(Process {
             id,
             cancel,
             module: self.module,
-            thread,
+            outcome,
+            finished,
         })
     }
 }

@@ -6,13 +6,21 @@
 //! cargo run --release -p hecaton-bench               # the full run (a few minutes)
 //! cargo run --release -p hecaton-bench -- --quick    # a short run, to check that all works
 //! cargo run --release -p hecaton-bench -- --items N  # N tiny tasks per row of section 1
+//! cargo run --release -p hecaton-bench -- --only large-module  # section 4 alone
 //! ```
 //!
 //! One module per section, each printing a table whose every row is measured in this run:
 //! 1. [`tiny`]: tiny tasks (`square`): throughput, 1→2 worker scaling, hecaton against the raw
 //!    wasmtime limit, µs per task;
 //! 2. [`cpu`]: CPU-bound tasks (`fib(25)`): speedup, and the cost of wasm against native code;
-//! 3. [`overhead`]: per-task overhead, and the latency of `Process::spawn` + `join`.
+//! 3. [`overhead`]: per-task overhead, and the latency of `Process::spawn` + `join`;
+//! 4. [`large_module`]: a large WASI program (CPython, 26 MB) started by `hecaton run`, cold
+//!    (compiled) against warm (deserialized from the compile cache);
+//! 5. [`isolation`]: isolation levels (task, chunk, worker) and typed calls against Python's
+//!    default chunks;
+//! 6. [`snapshot`]: an initializer paid once — a snapshot against building the table in every
+//!    task, and against Python's `Pool(initializer=…)`;
+//! 7. [`plot`]: the picture, throughput against task size.
 //!
 //! One module per contender: [`hecaton_rows`], [`raw`], [`native`], [`python`], [`cli`]; the
 //! guest is `bench/guests/bench-tasks` ([`guest`]).
@@ -21,18 +29,23 @@ mod cli;
 mod cpu;
 mod guest;
 mod hecaton_rows;
+mod isolation;
+mod large_module;
 mod measure;
 mod native;
 mod overhead;
+mod plot;
 mod python;
 mod raw;
 mod report;
+mod snapshot;
+mod sweep;
 mod tiny;
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 /// hecaton's benchmark: a fresh wasm instance per task against raw wasmtime, native Rust,
 /// Python multiprocessing and the hecaton CLI.
@@ -49,6 +62,30 @@ struct Args {
     /// task; section 2 also `fib`).
     #[arg(long, value_name = "PATH")]
     module: Option<PathBuf>,
+    /// The large WASI command of section 4 instead of the one bench/fetch-large-module.sh
+    /// downloads (it runs as `hecaton run PATH -- --version`).
+    #[arg(long, value_name = "PATH")]
+    large_module: Option<PathBuf>,
+    /// Run one section alone (`tiny` prints section 3 too, which is computed from it).
+    #[arg(long, value_name = "SECTION")]
+    only: Option<Section>,
+}
+
+/// A section that `--only` can pick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Section {
+    /// 1. Tiny tasks, and 3. per-task overhead.
+    Tiny,
+    /// 2. CPU-bound tasks.
+    Cpu,
+    /// 4. A large module's cold and warm start.
+    LargeModule,
+    /// 5. Isolation levels.
+    Isolation,
+    /// 6. An initializer: snapshot against plain.
+    Initializer,
+    /// 7. The picture: throughput against task size, drawn to docs/throughput.svg.
+    Plot,
 }
 
 /// How many items each kind of row runs.
@@ -68,6 +105,16 @@ pub struct Plan {
     pub fib_items: u64,
     /// `Process::spawn` + `join` round trips.
     pub spawns: usize,
+    /// Cold starts of the large module, each compiling it (seconds each).
+    pub large_cold_runs: usize,
+    /// Whether to time the large module with `--no-cache` too (one more compile).
+    pub large_no_cache: bool,
+    /// Tiny tasks per row of the isolation levels (a tenth for task isolation).
+    pub isolation_items: u64,
+    /// Tasks that each build the initializer's table themselves, tens of milliseconds each.
+    pub plain_initializer_items: u64,
+    /// Lookups from the snapshotted table (and in Python's initialized pool).
+    pub snapshot_items: u64,
 }
 
 impl Plan {
@@ -82,6 +129,11 @@ impl Plan {
             naive_items: (items / 10).max(1),
             fib_items: 200,
             spawns: 1000,
+            large_cold_runs: if args.quick { 1 } else { 2 },
+            large_no_cache: !args.quick,
+            isolation_items: items * 10,
+            plain_initializer_items: 40 / scale,
+            snapshot_items: 20_000 / scale,
         }
     }
 }
@@ -96,32 +148,70 @@ pub struct Guest {
 fn main() -> Result<()> {
     let args = Args::parse();
     let plan = Plan::new(&args);
-    let path = match &args.module {
-        Some(path) => path.clone(),
-        None => guest::build()?,
+    let runs = |section| args.only.is_none_or(|only| only == section);
+    let needs_guest = [
+        Section::Tiny,
+        Section::Cpu,
+        Section::Isolation,
+        Section::Initializer,
+        Section::Plot,
+    ];
+    let guest = if needs_guest.into_iter().any(runs) {
+        let path = match &args.module {
+            Some(path) => path.clone(),
+            None => guest::build()?,
+        };
+        let module = hecaton::Module::from_file(&path)
+            .with_context(|| format!("loading {}", path.display()))?;
+        Some(Guest { path, module })
+    } else {
+        None
     };
-    let module =
-        hecaton::Module::from_file(&path).with_context(|| format!("loading {}", path.display()))?;
-    let guest = Guest { path, module };
-    print_header(&args, &guest);
+    print_header(&args, guest.as_ref());
 
-    let tiny = tiny::table(&plan, &guest)?;
-    tiny.print();
-    match guest.module.task_kind("fib") {
-        Ok(_) => cpu::table(&plan, &guest)?.print(),
-        Err(_) => println!("\n== 2. CPU-bound: skipped, the module has no `fib` task =="),
+    if let Some(guest) = &guest {
+        let tiny = runs(Section::Tiny)
+            .then(|| tiny::table(&plan, guest))
+            .transpose()?;
+        if let Some(tiny) = &tiny {
+            tiny.print();
+        }
+        if runs(Section::Cpu) {
+            match guest.module.task_kind("fib") {
+                Ok(_) => cpu::table(&plan, guest)?.print(),
+                Err(_) => println!("\n== 2. CPU-bound: skipped, the module has no `fib` task =="),
+            }
+        }
+        if let Some(tiny) = &tiny {
+            overhead::print(&plan, guest, tiny)?;
+        }
     }
-    overhead::print(&plan, &guest, &tiny)?;
+    if runs(Section::LargeModule) {
+        large_module::print(&plan, args.large_module.as_deref());
+    }
+    if let Some(guest) = &guest {
+        if runs(Section::Isolation) {
+            isolation::table(&plan, guest)?.print();
+        }
+        if runs(Section::Initializer) {
+            snapshot::table(&plan, guest)?.print();
+        }
+    }
+    if let Some(guest) = guest.as_ref().filter(|_| runs(Section::Plot)) {
+        plot::section(guest, args.quick)?;
+    }
     println!("\nload average at the end: {}", load_average());
     Ok(())
 }
 
-fn print_header(args: &Args, guest: &Guest) {
+fn print_header(args: &Args, guest: Option<&Guest>) {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let mode = if args.quick { "quick" } else { "full" };
     let load = load_average();
     println!("hecaton-bench ({mode} run): {cores} cores, load average {load} at the start");
-    println!("module: {}", guest.path.display());
+    if let Some(guest) = guest {
+        println!("module: {}", guest.path.display());
+    }
 }
 
 /// The 1-minute load average: other work on the machine skews every row.

@@ -89,3 +89,119 @@ pub fn pool_map(mode: Mode, items: u64) -> Result<Measurement> {
         seconds,
     })
 }
+
+/// argv: the task sizes (comma-separated), workers, and the calibration of
+/// [`sweep`](crate::sweep): target and probe seconds, fewest and most items per run, timed runs
+/// per point.
+const SPIN_SCRIPT: &str = r#"
+import multiprocessing, sys, time
+
+def spin(n):
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+sizes = [int(size) for size in sys.argv[1].split(",")]
+workers, target, probe = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+min_items, max_items, runs = int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+
+def run(pool, n, items):
+    inputs = [n] * items
+    start = time.perf_counter()
+    result = pool.map(spin, inputs)
+    seconds = time.perf_counter() - start
+    assert result == [n * (n - 1) // 2] * items
+    return seconds
+
+def clamp(items):
+    return max(min_items, min(max_items, int(items)))
+
+with multiprocessing.get_context("fork").Pool(workers) as pool:
+    run(pool, 0, 1000)
+    rate = None
+    for n in sizes:
+        items = min_items if rate is None else clamp(rate * probe)
+        seconds = run(pool, n, items)
+        while seconds < probe and items < max_items:
+            items = clamp(max(items * 2, items * 1.5 * probe / max(seconds, 1e-9)))
+            seconds = run(pool, n, items)
+        timed_runs = 0
+        if seconds >= target / 2 or items >= max_items:
+            timed_runs = 1
+        else:
+            items = clamp(items / seconds * target)
+            seconds = float("inf")
+        while timed_runs < runs:
+            seconds = min(seconds, run(pool, n, items))
+            timed_runs += 1
+        rate = items / seconds
+        print(n, items, seconds, flush=True)
+"#;
+
+/// The task-size sweep's Python contender: `Pool(2).map(spin, [n] * items)` with default chunks
+/// for every `n` of `sizes`, in one `python3` process (one pool, warmed up once). `spin(n)` is
+/// `spin_n`'s loop in Python: `n` additions, checked against `n(n-1)/2`. The items per point
+/// follow [`sweep`](crate::sweep)'s rule, in Python.
+///
+/// # Errors
+/// `python3` is missing, fails, or prints something other than one `n items seconds` line per
+/// size.
+pub fn spin_sweep(
+    sizes: &[u64],
+    calibration: &crate::sweep::Calibration,
+) -> Result<Vec<Measurement>> {
+    let sizes_arg = sizes
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            SPIN_SCRIPT,
+            &sizes_arg,
+            &WORKERS.to_string(),
+            &calibration.target_seconds.to_string(),
+            &calibration.probe_seconds.to_string(),
+            &calibration.min_items.to_string(),
+            &calibration.max_items_python.to_string(),
+            &calibration.runs.to_string(),
+        ])
+        .output()
+        .context("cannot run python3")?;
+    if !output.status.success() {
+        bail!(
+            "python3 failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let parse = |line: &str| -> Option<(u64, u64, f64)> {
+        let mut fields = line.split_whitespace();
+        let n = fields.next()?.parse().ok()?;
+        let items = fields.next()?.parse().ok()?;
+        let seconds = fields.next()?.parse().ok()?;
+        Some((n, items, seconds))
+    };
+    let points: Vec<_> = stdout.lines().map(parse).collect();
+    let expected: Vec<u64> = sizes.to_vec();
+    match points
+        .iter()
+        .map(|p| p.map(|(n, _, _)| n))
+        .collect::<Option<Vec<_>>>()
+    {
+        Some(ns) if ns == expected => {}
+        _ => bail!("python3 printed {stdout:?}, not one `n items seconds` line per size"),
+    }
+    Ok(points
+        .into_iter()
+        .flatten()
+        .map(|(_, items, seconds)| Measurement {
+            items,
+            workers: WORKERS,
+            seconds,
+        })
+        .collect())
+}

@@ -29,6 +29,8 @@ struct Loaded {
     engine: Engine,
     pre: wasmtime::InstancePre<TaskState>,
     imports_wasi: bool,
+    /// The ABI's host functions (module `hecaton`) it imports, by name.
+    host_functions: Vec<String>,
     tasks: BTreeMap<String, Task>,
     memory: Option<ModuleExport>,
     alloc: Option<ModuleExport>,
@@ -243,7 +245,7 @@ impl Module {
         module: wasmtime::Module,
         binary: Option<Arc<[u8]>>,
     ) -> Result<Self, Error> {
-        let imports_wasi = check_imports(&path, &module)?;
+        let (imports_wasi, imported_host_functions) = check_imports(&path, &module)?;
         let exports = Exports::of(&path, &module)?;
         let mut linker = wasmtime::Linker::new(engine.wasmtime());
         host_functions(&mut linker).map_err(|error| Error::Engine(format!("{error:#}")))?;
@@ -267,6 +269,7 @@ impl Module {
                 engine: engine.clone(),
                 pre,
                 imports_wasi,
+                host_functions: imported_host_functions,
                 tasks: exports.tasks,
                 memory: exports.memory,
                 alloc: exports.alloc,
@@ -289,6 +292,12 @@ impl Module {
     /// Whether the module imports WASI (and so gets a WASI context per task).
     pub fn imports_wasi(&self) -> bool {
         self.inner.imports_wasi
+    }
+
+    /// The host functions of the ABI (import module `hecaton`: `task_id`, `attempt`, `panic`)
+    /// the module imports.
+    pub fn host_functions(&self) -> impl Iterator<Item = &str> {
+        self.inner.host_functions.iter().map(String::as_str)
     }
 
     /// The tasks this module offers, by name, in name order. A command is named `_start`.
@@ -431,12 +440,15 @@ fn to_binary<'a>(path: &Path, bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, [u
 }
 
 /// Refuses imports from anywhere but WASI and the host functions; tells whether WASI is imported.
-fn check_imports(path: &Path, module: &wasmtime::Module) -> Result<bool, Error> {
+/// Whether the module imports WASI, and which host functions of the ABI it imports; any other
+/// import is an error.
+fn check_imports(path: &Path, module: &wasmtime::Module) -> Result<(bool, Vec<String>), Error> {
     let mut imports_wasi = false;
+    let mut host_functions = Vec::new();
     for import in module.imports() {
         match import.module() {
             abi::WASI_MODULE => imports_wasi = true,
-            abi::HOST_MODULE => {}
+            abi::HOST_MODULE => host_functions.push(import.name().to_owned()),
             other => {
                 return Err(Error::UnknownImport {
                     path: path.to_owned(),
@@ -446,7 +458,7 @@ fn check_imports(path: &Path, module: &wasmtime::Module) -> Result<bool, Error> 
             }
         }
     }
-    Ok(imports_wasi)
+    Ok((imports_wasi, host_functions))
 }
 
 /// A module's exports sorted into tasks and the ABI's own exports.

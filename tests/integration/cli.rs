@@ -616,6 +616,24 @@ fn inspect_lists_tasks_imports_and_memory() {
         report["tasks"],
         serde_json::json!([{"name": "_start", "kind": "command"}])
     );
+    // The host functions of the ABI are imports too.
+    let output = hecaton(
+        &["inspect", &fixture("host-functions.wat").to_string_lossy()],
+        b"",
+    );
+    let text = stdout(&output);
+    assert!(
+        text.contains("imports: hecaton (task_id, attempt"),
+        "{text}"
+    );
+    let output = hecaton(&["inspect", "--json", PROBE], b"");
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(
+        report["host_functions"]
+            .as_array()
+            .is_some_and(|names| !names.is_empty()),
+        "{report}"
+    );
 }
 
 #[test]

@@ -15,7 +15,8 @@ mod guest_sdk;
 mod isolation;
 // Isolation levels: what a chunk's or a worker's tasks share, and what they never share.
 mod isolation_levels;
-// WAT and C tasks written from ABI.md, and numeric exports called with JSON numbers.
+// WAT, C and AssemblyScript tasks written from ABI.md, and numeric exports called with JSON
+// numbers.
 mod languages;
 // Every load error is reported at load time, naming the file and the export or import.
 mod loading;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::cli::Exit;
 
 /// List a module's tasks (function tasks with their ABI version, numeric exports with their
-/// signature, a WASI command), whether it imports WASI, and its memory.
+/// signature, a WASI command), what it imports (WASI, hecaton's host functions), and its memory.
 #[derive(Debug, Args)]
 pub(crate) struct InspectArgs {
     /// A module (.wasm or .wat).
@@ -54,6 +54,7 @@ fn report(module: &Module) -> Value {
     json!({
         "path": module.path().display().to_string(),
         "imports_wasi": module.imports_wasi(),
+        "host_functions": module.host_functions().collect::<Vec<_>>(),
         "memory": memory,
         "tasks": tasks,
     })
@@ -61,12 +62,18 @@ fn report(module: &Module) -> Value {
 
 fn print_text(report: &Value) {
     println!("{}", report["path"].as_str().unwrap_or_default());
-    let imports = if report["imports_wasi"] == true {
-        "WASI preview 1"
-    } else {
-        "none"
-    };
-    println!("  imports: {imports}");
+    let mut imports = Vec::new();
+    if report["imports_wasi"] == true {
+        imports.push("WASI preview 1".to_owned());
+    }
+    let host_functions = join(&report["host_functions"]);
+    if !host_functions.is_empty() {
+        imports.push(format!("hecaton ({host_functions})"));
+    }
+    if imports.is_empty() {
+        imports.push("none".to_owned());
+    }
+    println!("  imports: {}", imports.join(", "));
     match &report["memory"] {
         Value::Object(memory) => {
             let max = memory["max_bytes"].as_u64().map_or_else(

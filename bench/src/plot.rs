@@ -1,6 +1,6 @@
 //! Section 7, the picture: throughput (items/s) against task size (iterations of `spin_n`'s
 //! loop), one line per contender, both axes logarithmic — where parallel, isolated execution
-//! starts to pay. Measured by [`sweep`](crate::sweep), printed as a table, drawn as an SVG
+//! starts to pay. Measured by [`sweep`], printed as a table, drawn as an SVG
 //! (`docs/throughput.svg`, the README's picture; a `--quick` run draws
 //! `target/bench-plot/throughput.svg` instead, leaving the committed picture alone).
 

@@ -5,7 +5,7 @@
 //! Memory is bounded whatever the input's length: at most `4 × workers` chunks are in flight, and
 //! an ordered map holds at most the in-flight items in its reorder buffer.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
@@ -41,20 +41,6 @@ pub struct Outcome<T = TaskOutput> {
     pub duration: Duration,
     /// The most linear memory an attempt's instance had, in bytes.
     pub peak_memory: u64,
-}
-
-impl<T> Outcome<T> {
-    /// The outcome of an input that was never run (it could not be encoded, or was cancelled
-    /// before it started).
-    pub(crate) fn not_run(index: usize, error: TaskError) -> Self {
-        Self {
-            index,
-            attempts: 0,
-            result: Err(error),
-            duration: Duration::ZERO,
-            peak_memory: 0,
-        }
-    }
 }
 
 /// How a map cuts its input into chunks.
@@ -121,8 +107,8 @@ pub(crate) struct MapTasks<R> {
     pub(crate) cancel: CancelFlag,
     /// Fail-fast maps skip items after the first failure by index.
     pub(crate) fail_fast: bool,
-    /// Whether each outcome carries its task's duration (else [`Duration::ZERO`]: a clock
-    /// read costs as much as a tiny task's call).
+    /// Whether each outcome carries its attempts, duration and peak memory (else they are 0: a
+    /// clock read costs as much as a tiny task's call, and the map's thread reads less).
     pub(crate) timed: bool,
 }
 
@@ -168,59 +154,58 @@ impl<R: Runner> MapShared<R> {
 
     /// Runs one chunk's items in order on the calling worker, in the instances its isolation
     /// asks for.
-    fn run_chunk(&self, items: Vec<(usize, Prepared<R::Input>)>) -> Vec<Outcome<R::Output>> {
+    fn run_chunk(&self, chunk: Chunk<R::Input>) -> Batch<R::Output> {
         let started = Instant::now();
         // One clock read per task: a task's end is the next one's start.
         let mut clock = started;
-        let count = items.len();
+        let count = chunk.inputs.len();
+        let mut batch = Batch {
+            first: chunk.first,
+            results: Vec::with_capacity(count),
+            details: Vec::with_capacity(if self.tasks.timed { count } else { 0 }),
+        };
+        let mut run = |index, input: Prepared<R::Input>, session: &mut Option<R::Session>| {
+            let (result, details) = match input {
+                Ok(input) => self.run_item(index, &input, session, &mut clock),
+                Err(error) => (Err(error), Details::default()),
+            };
+            batch.results.push(result.map_err(Box::new));
+            if self.tasks.timed {
+                batch.details.push(details);
+            }
+        };
+        let indexed = (chunk.first..).zip(chunk.inputs);
         let worker_slot = scheduler::current_worker().and_then(|w| self.worker_sessions.get(w));
-        let outcomes = match (self.tasks.isolation, worker_slot) {
+        match (self.tasks.isolation, worker_slot) {
             (Isolation::Worker { .. }, Some(slot)) => {
                 let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
                 let limit = self.tasks.isolation.tasks_per_instance();
                 let slot = &mut *slot;
-                items
-                    .into_iter()
-                    .map(|(index, input)| {
-                        if limit.is_some_and(|limit| slot.tasks >= limit) || slot.session.is_none()
-                        {
-                            slot.session = None;
-                            slot.tasks = 0;
-                        }
-                        slot.tasks += 1;
-                        self.run_prepared(index, input, &mut slot.session, &mut clock)
-                    })
-                    .collect()
+                for (index, input) in indexed {
+                    if limit.is_some_and(|limit| slot.tasks >= limit) || slot.session.is_none() {
+                        slot.session = None;
+                        slot.tasks = 0;
+                    }
+                    slot.tasks += 1;
+                    run(index, input, &mut slot.session);
+                }
             }
-            (Isolation::Task, _) => items
-                .into_iter()
-                .map(|(index, input)| self.run_prepared(index, input, &mut None, &mut clock))
-                .collect(),
+            (Isolation::Task, _) => {
+                for (index, input) in indexed {
+                    run(index, input, &mut None);
+                }
+            }
             // A chunk's instance, or a worker's outside a worker thread (never: maps run on
             // workers).
             _ => {
                 let mut session = None;
-                items
-                    .into_iter()
-                    .map(|(index, input)| self.run_prepared(index, input, &mut session, &mut clock))
-                    .collect()
+                for (index, input) in indexed {
+                    run(index, input, &mut session);
+                }
             }
-        };
-        self.record_task_time(started.elapsed(), count);
-        outcomes
-    }
-
-    fn run_prepared(
-        &self,
-        index: usize,
-        input: Prepared<R::Input>,
-        session: &mut Option<R::Session>,
-        clock: &mut Instant,
-    ) -> Outcome<R::Output> {
-        match input {
-            Ok(input) => self.run_item(index, &input, session, clock),
-            Err(error) => Outcome::not_run(index, error),
         }
+        self.record_task_time(started.elapsed(), count);
+        batch
     }
 
     /// Runs one item in `session`'s instance (or a fresh one), again in a fresh instance after
@@ -232,22 +217,26 @@ impl<R: Runner> MapShared<R> {
         input: &R::Input,
         session: &mut Option<R::Session>,
         clock: &mut Instant,
-    ) -> Outcome<R::Output> {
-        let (mut attempts, mut duration, mut peak_memory) = (0, Duration::ZERO, 0);
+    ) -> (Result<R::Output, TaskError>, Details) {
+        let mut details = Details::default();
         let result = loop {
             let skipped =
                 self.tasks.fail_fast && index > self.first_failure.load(Ordering::Relaxed);
             if skipped || self.tasks.cancel.is_cancelled() {
                 break Err(TaskError::Cancelled);
             }
-            attempts += 1;
+            details.attempts += 1;
             let started = *clock;
             let identity = Identity {
                 task_id: task::next_task_id(),
-                attempt: attempts,
+                attempt: details.attempts,
             };
-            let span =
-                tracing::debug_span!("task", index, attempt = attempts, id = identity.task_id);
+            let span = tracing::debug_span!(
+                "task",
+                index,
+                attempt = details.attempts,
+                id = identity.task_id
+            );
             let _entered = span.enter();
             let ran = task::guarded(|| {
                 self.tasks
@@ -260,8 +249,8 @@ impl<R: Runner> MapShared<R> {
             } else {
                 Duration::ZERO
             };
-            duration += elapsed;
-            peak_memory = peak_memory.max(ran.memory);
+            details.duration += elapsed;
+            details.peak_memory = details.peak_memory.max(ran.memory);
             match &ran.result {
                 Ok(_) => tracing::trace!(?elapsed, memory = ran.memory, "task done"),
                 Err(error) => {
@@ -273,7 +262,7 @@ impl<R: Runner> MapShared<R> {
             }
             match ran.result {
                 Err(ref error)
-                    if *error != TaskError::Cancelled && attempts <= self.tasks.retries =>
+                    if *error != TaskError::Cancelled && details.attempts <= self.tasks.retries =>
                 {
                     continue;
                 }
@@ -283,13 +272,7 @@ impl<R: Runner> MapShared<R> {
         if self.tasks.fail_fast && matches!(&result, Err(error) if *error != TaskError::Cancelled) {
             self.first_failure.fetch_min(index, Ordering::Relaxed);
         }
-        Outcome {
-            index,
-            attempts,
-            result,
-            duration,
-            peak_memory,
-        }
+        (result, details)
     }
 
     /// Folds a chunk's mean task time into the map's.
@@ -315,13 +298,80 @@ impl<R: Runner> MapShared<R> {
 /// that could not be encoded or parsed).
 pub(crate) type Prepared<I = Vec<u8>> = Result<I, TaskError>;
 
+/// A chunk of a map: consecutive inputs, the first at index `first`.
+struct Chunk<I> {
+    first: usize,
+    inputs: Vec<Prepared<I>>,
+}
+
+/// What a chunk produced, kept small because it crosses from a worker's cache to the map's
+/// thread: one result per input in order (errors boxed), and, for a timed map only, each
+/// input's [`Details`].
+struct Batch<T> {
+    first: usize,
+    results: Vec<Result<T, Box<TaskError>>>,
+    details: Vec<Details>,
+}
+
+/// How one input ran: the [`Outcome`] fields besides its result.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Details {
+    attempts: u32,
+    duration: Duration,
+    peak_memory: u64,
+}
+
+/// The outcomes of one [`Batch`], in order.
+struct BatchOutcomes<T> {
+    next_index: usize,
+    results: std::vec::IntoIter<Result<T, Box<TaskError>>>,
+    details: std::vec::IntoIter<Details>,
+}
+
+impl<T> BatchOutcomes<T> {
+    fn new(batch: Batch<T>) -> Self {
+        Self {
+            next_index: batch.first,
+            results: batch.results.into_iter(),
+            details: batch.details.into_iter(),
+        }
+    }
+
+    fn empty() -> Self {
+        Self::new(Batch {
+            first: 0,
+            results: Vec::new(),
+            details: Vec::new(),
+        })
+    }
+}
+
+impl<T> Iterator for BatchOutcomes<T> {
+    type Item = Outcome<T>;
+
+    fn next(&mut self) -> Option<Outcome<T>> {
+        let result = self.results.next()?.map_err(|error| *error);
+        let index = self.next_index;
+        self.next_index += 1;
+        // An untimed map records no details: its consumers read the result alone.
+        let details = self.details.next().unwrap_or_default();
+        Some(Outcome {
+            index,
+            attempts: details.attempts,
+            result,
+            duration: details.duration,
+            peak_memory: details.peak_memory,
+        })
+    }
+}
+
 /// A running map: an iterator of outcomes that pulls its inputs as it goes.
 pub(crate) struct MapStream<'p, R: Runner> {
     scheduler: &'p Scheduler,
     shared: Arc<MapShared<R>>,
     /// Each queued chunk sends its outcomes with a clone of this.
-    sender: mpsc::Sender<Vec<Outcome<R::Output>>>,
-    results: mpsc::Receiver<Vec<Outcome<R::Output>>>,
+    sender: mpsc::Sender<Batch<R::Output>>,
+    results: mpsc::Receiver<Batch<R::Output>>,
     inputs: Box<dyn Iterator<Item = Prepared<R::Input>> + 'p>,
     inputs_done: bool,
     /// A fail-fast map stops reading once an outcome failed.
@@ -335,9 +385,9 @@ pub(crate) struct MapStream<'p, R: Runner> {
     in_flight: usize,
     /// Outcomes received and not yet yielded, a chunk's at a time: every chunk is a run of
     /// consecutive indexes, keyed by its first. Bounded by the chunks in flight.
-    ready: BTreeMap<usize, VecDeque<Outcome<R::Output>>>,
+    ready: BTreeMap<usize, Batch<R::Output>>,
     /// The chunk being yielded.
-    yielding: VecDeque<Outcome<R::Output>>,
+    yielding: BatchOutcomes<R::Output>,
     _producer: Producer,
 }
 
@@ -378,7 +428,7 @@ impl<'p, R: Runner> MapStream<'p, R> {
             next_to_yield: 0,
             in_flight: 0,
             ready: BTreeMap::new(),
-            yielding: VecDeque::new(),
+            yielding: BatchOutcomes::empty(),
             _producer: scheduler.producer(),
         }
     }
@@ -420,29 +470,32 @@ impl<'p, R: Runner> MapStream<'p, R> {
             if self.in_flight + size > size * CHUNKS_PER_WORKER * self.workers {
                 return;
             }
-            let mut items = Vec::with_capacity(size);
-            while items.len() < size {
+            let mut chunk = Chunk {
+                first: self.next_index,
+                inputs: Vec::with_capacity(size),
+            };
+            while chunk.inputs.len() < size {
                 let Some(input) = self.inputs.next() else {
                     self.inputs_done = true;
                     break;
                 };
                 // An input that cannot run stops a fail-fast map's reading; its chunk reports it.
                 let unusable = input.is_err();
-                items.push((self.next_index, input));
-                self.next_index += 1;
+                chunk.inputs.push(input);
                 if unusable && self.shared.tasks.fail_fast {
                     self.stopped = true;
                     break;
                 }
             }
-            if items.is_empty() {
+            if chunk.inputs.is_empty() {
                 continue;
             }
-            self.in_flight += items.len();
+            self.next_index += chunk.inputs.len();
+            self.in_flight += chunk.inputs.len();
             let (shared, sender) = (Arc::clone(&self.shared), self.sender.clone());
             self.scheduler.push(Box::new(move || {
                 // The receiver is gone when the map was dropped: nobody wants the outcomes.
-                let _ = sender.send(shared.run_chunk(items));
+                let _ = sender.send(shared.run_chunk(chunk));
             }));
         }
     }
@@ -453,31 +506,33 @@ impl<'p, R: Runner> MapStream<'p, R> {
         }
     }
 
-    fn accept(&mut self, batch: Vec<Outcome<R::Output>>) {
-        self.in_flight -= batch.len();
+    fn accept(&mut self, batch: Batch<R::Output>) {
+        self.in_flight -= batch.results.len();
         if self.shared.tasks.fail_fast
-            && batch.iter().any(
-                |outcome| matches!(&outcome.result, Err(error) if *error != TaskError::Cancelled),
-            )
+            && batch
+                .results
+                .iter()
+                .any(|result| matches!(result, Err(error) if **error != TaskError::Cancelled))
         {
             self.stopped = true;
         }
-        if let Some(first) = batch.first() {
-            self.ready.insert(first.index, batch.into());
+        if !batch.results.is_empty() {
+            self.ready.insert(batch.first, batch);
         }
     }
 
     fn pop_ready(&mut self) -> Option<Outcome<R::Output>> {
-        if self.yielding.is_empty() {
-            self.yielding = if self.ordered {
-                self.ready.remove(&self.next_to_yield)?
-            } else {
-                self.ready.pop_first()?.1
-            };
+        if let Some(outcome) = self.yielding.next() {
+            return Some(outcome);
         }
-        let outcome = self.yielding.pop_front()?;
-        self.next_to_yield = outcome.index + 1;
-        Some(outcome)
+        let batch = if self.ordered {
+            self.ready.remove(&self.next_to_yield)?
+        } else {
+            self.ready.pop_first()?.1
+        };
+        self.next_to_yield = batch.first + batch.results.len();
+        self.yielding = BatchOutcomes::new(batch);
+        self.yielding.next()
     }
 }
 
@@ -486,8 +541,7 @@ impl<R: Runner> Iterator for MapStream<'_, R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         // The chunk being yielded first: reading inputs and results once per chunk is enough.
-        if let Some(outcome) = self.yielding.pop_front() {
-            self.next_to_yield = outcome.index + 1;
+        if let Some(outcome) = self.yielding.next() {
             return Some(outcome);
         }
         loop {

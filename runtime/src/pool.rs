@@ -244,11 +244,7 @@ impl Pool {
         let shared = MapShared::new(job.tasks(job.json_tasks(), Delivery::ORDERED), 1);
         self.scheduler.push(Box::new(move || {
             // The handle may have been dropped: nobody wants the outcome.
-            let _ = sender.send(
-                shared
-                    .run_item(0, &input, &mut None, &mut Instant::now())
-                    .result,
-            );
+            let _ = sender.send(shared.run_item(0, &input, &mut None, &mut Instant::now()).0);
         }));
         Ok(AsyncResult {
             receiver,

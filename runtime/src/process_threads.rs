@@ -2,6 +2,7 @@
 //! the next one, so that a spawn costs a wake-up (a few microseconds) instead of starting an OS
 //! thread (tens); a thread idle for [`IDLE_TIMEOUT`] exits.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, PoisonError};
 use std::thread;
@@ -35,7 +36,8 @@ pub(crate) fn run(job: ProcessJob) -> Result<(), Error> {
     let (sender, receiver) = mpsc::channel();
     // The channel is the thread's own; sending on it right after creating it cannot fail.
     let _ = sender.send(job);
-    let id = crate::task::next_task_id();
+    static NEXT_THREAD: AtomicU64 = AtomicU64::new(0);
+    let id = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
     thread::Builder::new()
         .name("hecaton-process".into())
         .spawn(move || serve(id, &sender, &receiver))

@@ -42,7 +42,9 @@ pub(crate) fn call_function(
     let memory = export_of(store, instance, module.memory_export())
         .and_then(Extern::into_memory)
         .ok_or_else(|| violation("the module has no memory"))?;
-    let task: TypedFunc<(i32, i32), i32> = typed(store, instance, Some(export))?;
+    // SAFETY: `export` is a function task of `module`, checked at load to be
+    // `(func (param i32 i32) (result i32))`; `instance` is an instance of `module`.
+    let task: TypedFunc<(i32, i32), i32> = unsafe { checked_func(store, instance, Some(export)) }?;
     let input_ptr = write_input(store, instance, module, memory, input)?;
     let record = task.call(&mut *store, (input_ptr as i32, input.len() as i32))? as u32;
     read_result(store, memory, record)
@@ -61,7 +63,9 @@ fn write_input(
     }
     let len = u32::try_from(input.len())
         .map_err(|_| TaskError::Host(format!("input of {} bytes is over 4 GiB", input.len())))?;
-    let alloc: TypedFunc<i32, i32> = typed(store, instance, module.alloc_export())?;
+    // SAFETY: the allocator export was checked at load to be `(func (param i32) (result i32))`.
+    let alloc: TypedFunc<i32, i32> =
+        unsafe { checked_func(store, instance, module.alloc_export()) }?;
     let ptr = alloc.call(&mut *store, len as i32)? as u32;
     if ptr == 0 {
         return Err(violation(format!(
@@ -149,7 +153,15 @@ fn export_of(
     instance.get_module_export(&mut *store, export?)
 }
 
-fn typed<P, R>(
+/// The function `export` names in `instance`, typed as the module's load checked it, without
+/// checking again: `Func::typed` looks the type up in the engine's registry (a shared reference
+/// count) on every call, which every task would pay.
+///
+/// # Safety
+/// `export` must be an export of `instance`'s module whose type was checked to be `P -> R` when
+/// the module was loaded (`Module`'s export checks: the allocator, function tasks, `_initialize`,
+/// `_start`).
+pub(crate) unsafe fn checked_func<P, R>(
     store: &mut Store<TaskState>,
     instance: &Instance,
     export: Option<&ModuleExport>,
@@ -161,7 +173,8 @@ where
     let func = export_of(store, instance, export)
         .and_then(Extern::into_func)
         .ok_or_else(|| violation("a task export is missing from the instance"))?;
-    Ok(func.typed(&*store)?)
+    // SAFETY: the caller guarantees that the export's type, checked at load, is `P -> R`.
+    Ok(unsafe { TypedFunc::new_unchecked(&*store, func) })
 }
 
 /// The start of a guest's bytes, for messages.

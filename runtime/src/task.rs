@@ -388,15 +388,9 @@ fn command_setup(args: &[String], stdio: &CommandStdio, input: &[u8]) -> (Vec<St
 fn start(store: &mut Store<TaskState>, module: &Module) -> Result<Instance, Failure> {
     let instance = module.instance_pre().instantiate(&mut *store)?;
     if let Some(initialize) = module.initialize_export() {
-        let func = instance
-            .get_module_export(&mut *store, initialize)
-            .and_then(wasmtime::Extern::into_func)
-            .ok_or_else(|| {
-                Failure::Task(TaskError::AbiViolation(
-                    "`_initialize` is not a function".into(),
-                ))
-            })?;
-        func.typed::<(), ()>(&*store)?.call(&mut *store, ())?;
+        // SAFETY: `_initialize` was checked at load to be `(func)`; `instance` is of `module`.
+        let func = unsafe { abi::checked_func::<(), ()>(store, &instance, Some(initialize)) }?;
+        func.call(&mut *store, ())?;
     }
     Ok(instance)
 }
@@ -409,11 +403,9 @@ fn call_command(
     let start = module
         .task(hecaton_abi::START_EXPORT)
         .map_err(|error| TaskError::Host(error.to_string()))?;
-    let func = instance
-        .get_module_export(&mut *store, &start.export)
-        .and_then(wasmtime::Extern::into_func)
-        .ok_or_else(|| TaskError::Host("`_start` is missing from the instance".into()))?;
-    let exit_code = match func.typed::<(), ()>(&*store)?.call(&mut *store, ()) {
+    // SAFETY: `_start` was checked at load to be `(func)`; `instance` is of `module`.
+    let func = unsafe { abi::checked_func::<(), ()>(store, instance, Some(&start.export)) }?;
+    let exit_code = match func.call(&mut *store, ()) {
         Ok(()) => 0,
         Err(error) => match classify(error, store.data_mut()) {
             TaskError::Exit(code) => code,

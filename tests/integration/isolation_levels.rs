@@ -158,3 +158,49 @@ fn a_typed_map_checks_the_signature_before_running() {
         "{function_task:?}"
     );
 }
+
+#[test]
+fn typed_maps_take_tuples_and_floats_and_return_several_values() {
+    let wat = r#"(module
+        (func (export "divmod") (param i64 i64) (result i64 i64)
+            (i64.div_s (local.get 0) (local.get 1))
+            (i64.rem_s (local.get 0) (local.get 1)))
+        (func (export "half") (param f64) (result f32)
+            (f32.demote_f64 (f64.mul (local.get 0) (f64.const 0.5)))))"#;
+    let module = hecaton::Module::from_bytes(
+        &hecaton::Engine::shared().unwrap(),
+        "typed.wat",
+        wat.as_bytes(),
+    )
+    .unwrap();
+    let pool = Pool::builder().workers(2).build().unwrap();
+    let divmods: Vec<(i64, i64)> = pool
+        .job(&module, "divmod")
+        .unwrap()
+        .isolation(Isolation::Chunk)
+        .map_numeric([(7_i64, 2_i64), (9, 3), (-7, 2)])
+        .unwrap();
+    assert_eq!(divmods, [(3, 1), (3, 0), (-3, -1)]);
+    let halves: Vec<f32> = pool
+        .job(&module, "half")
+        .unwrap()
+        .map_numeric([1.0_f64, 3.0])
+        .unwrap();
+    assert_eq!(halves, [0.5, 1.5]);
+    // A division by zero is that item's trap, named with its index.
+    let error = pool
+        .job(&module, "divmod")
+        .unwrap()
+        .map_numeric::<(i64, i64), (i64, i64)>([(1, 1), (1, 0)])
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Task {
+                index: 1,
+                source: TaskError::Trap { .. }
+            }
+        ),
+        "{error}"
+    );
+}

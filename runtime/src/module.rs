@@ -35,8 +35,14 @@ struct Loaded {
     memory: Option<ModuleExport>,
     alloc: Option<ModuleExport>,
     initialize: Option<ModuleExport>,
-    /// The module's wasm binary, for [`Module::snapshot`]; `None` for a precompiled module.
-    binary: Option<Arc<[u8]>>,
+    /// Where the module came from, for [`Module::snapshot`]; `None` for a precompiled module.
+    source: Option<Source>,
+}
+
+/// A module's wasm binary and the compile cache it was loaded through.
+struct Source {
+    binary: Arc<[u8]>,
+    cache: Option<ModuleCache>,
 }
 
 /// One task a module offers, with the export index resolved at load time.
@@ -193,7 +199,22 @@ impl Module {
             path: path.clone(),
             message: format!("{error:#}"),
         })?;
-        Self::from_compiled(engine, path, module, Some(Arc::from(&*binary)))
+        let source = Source {
+            binary: Arc::from(&*binary),
+            cache: cache.cloned(),
+        };
+        Self::from_compiled(engine, path, module, Some(source))
+    }
+
+    /// A module made from this one's bytes (a snapshot's rewriting), for the same engine,
+    /// compiled through the same cache, named after the same file.
+    pub(crate) fn derived(&self, bytes: &[u8]) -> Result<Self, Error> {
+        let cache = self
+            .inner
+            .source
+            .as_ref()
+            .and_then(|source| source.cache.as_ref());
+        Self::load(self.engine(), self.path(), bytes, cache)
     }
 
     /// Loads a module precompiled by [`Module::precompile`] (`hecaton compile`, a `.cwasm` file)
@@ -243,7 +264,7 @@ impl Module {
         engine: &Engine,
         path: PathBuf,
         module: wasmtime::Module,
-        binary: Option<Arc<[u8]>>,
+        source: Option<Source>,
     ) -> Result<Self, Error> {
         let (imports_wasi, imported_host_functions) = check_imports(&path, &module)?;
         let exports = Exports::of(&path, &module)?;
@@ -274,14 +295,14 @@ impl Module {
                 memory: exports.memory,
                 alloc: exports.alloc,
                 initialize: exports.initialize,
-                binary,
+                source,
             }),
         })
     }
 
     /// The module's wasm binary (`None` for a precompiled module).
     pub(crate) fn binary(&self) -> Option<&[u8]> {
-        self.inner.binary.as_deref()
+        self.inner.source.as_ref().map(|source| &*source.binary)
     }
 
     /// The file this module was loaded from.

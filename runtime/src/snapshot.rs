@@ -29,7 +29,9 @@ impl Module {
     ///
     /// Use it for work every task would otherwise repeat: a table built, a dictionary parsed,
     /// an interpreter booted. The snapshot's memory is a copy-on-write image, so a task pays
-    /// only for the pages it writes. The initializer is gone from the new module.
+    /// only for the pages it writes. The initializer is gone from the new module. A module
+    /// loaded through a [`crate::ModuleCache`] compiles its instrumented and its snapshotted
+    /// forms through that cache too: the next snapshot of the same module compiles nothing.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -105,7 +107,7 @@ impl Module {
         let (context, instrumented) = catch_unwind(AssertUnwindSafe(|| wizer.instrument(binary)))
             .map_err(wizer_panicked)?
             .map_err(|error| fail(format!("{error:#}"), None))?;
-        let probe = Module::from_bytes(self.engine(), self.path(), &instrumented)?;
+        let probe = self.derived(&instrumented)?;
         let policy = Policy {
             limits: limits.clone(),
             capabilities: Arc::new(capabilities.clone()),
@@ -129,7 +131,7 @@ impl Module {
                 None,
             ));
         }
-        Module::from_bytes(self.engine(), self.path(), &snapshot)
+        self.derived(&snapshot)
     }
 }
 

@@ -92,3 +92,31 @@ fn engines_with_other_settings_use_other_entries() {
     assert_eq!(square_of_7(&module), 49);
     assert_eq!(entries(&cache).len(), 2);
 }
+
+#[test]
+fn a_snapshot_compiles_through_the_module_cache() {
+    let cache = fresh_cache("snapshot");
+    let state = hecaton_tests::fixture("snapshot-state.wat");
+    let load = || Module::from_file_cached(&Engine::shared().unwrap(), &state, &cache).unwrap();
+    let probe = |module: &Module| -> i32 {
+        Process::spawn(module, "probe", &())
+            .unwrap()
+            .join()
+            .unwrap()
+    };
+    assert_eq!(probe(&load().snapshot("init").unwrap()), 42_007_101);
+    // The module, its instrumented form and its snapshot.
+    let stored = entries(&cache);
+    assert_eq!(stored.len(), 3, "{stored:?}");
+    let written: Vec<_> = stored
+        .iter()
+        .map(|entry| std::fs::metadata(entry).unwrap().modified().unwrap())
+        .collect();
+    assert_eq!(probe(&load().snapshot("init").unwrap()), 42_007_101);
+    let again: Vec<_> = stored
+        .iter()
+        .map(|entry| std::fs::metadata(entry).unwrap().modified().unwrap())
+        .collect();
+    assert_eq!(entries(&cache).len(), 3);
+    assert_eq!(written, again, "nothing compiled or written again");
+}

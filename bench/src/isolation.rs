@@ -30,7 +30,7 @@ const WORKER_TASKS: usize = 10_000;
 pub fn table(plan: &Plan, guest: &Guest) -> Result<Table> {
     let items = plan.isolation_items;
     let title = format!(
-        "5. Isolation levels: square(x) × {items}, default chunks (Python's rule: 4 per worker)"
+        "5. Isolation levels: square(x) × {items}, default chunks (Python's rule: 4 per worker; hecaton caps a chunk at 16 Ki)"
     );
     let mut table = Table::new(title, PY_DEFAULT);
     let worker = Isolation::Worker {

@@ -314,7 +314,8 @@ impl PoolBuilder {
     }
 
     /// Items per chunk for every map of the pool (default: automatic — Python's rule for inputs of
-    /// known length, adaptive to task time for streams).
+    /// known length, four chunks per worker, at most 16 384 items each; adaptive to task time for
+    /// streams).
     pub fn chunksize(mut self, chunksize: usize) -> Self {
         self.chunksize = Some(chunksize);
         self

@@ -47,7 +47,8 @@ pub(crate) struct MapArgs {
     /// Worker threads [default: HECATON_WORKERS, else the number of cores].
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     workers: Option<u32>,
-    /// Inputs per chunk [default: auto: Python's rule for known lengths, adaptive for streams].
+    /// Inputs per chunk [default: auto: Python's rule (4 chunks per worker, at most 16384 inputs
+    /// each) for known lengths, adaptive for streams].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     chunksize: Option<u32>,
     /// Write outputs as they complete, each with its input index.

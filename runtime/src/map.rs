@@ -382,7 +382,11 @@ pub(crate) struct MapStream<'p, R: Runner> {
     workers: usize,
     next_index: usize,
     next_to_yield: usize,
+    /// Inputs read and not yet yielded (running, or done and waiting in `ready` or `yielding`):
+    /// the read-ahead bound counts them all, so a slow consumer stops the reading.
     in_flight: usize,
+    /// Chunks queued and not yet received.
+    running: usize,
     /// Outcomes received and not yet yielded, a chunk's at a time: every chunk is a run of
     /// consecutive indexes, keyed by its first. Bounded by the chunks in flight.
     ready: BTreeMap<usize, Batch<R::Output>>,
@@ -427,6 +431,7 @@ impl<'p, R: Runner> MapStream<'p, R> {
             next_index: 0,
             next_to_yield: 0,
             in_flight: 0,
+            running: 0,
             ready: BTreeMap::new(),
             yielding: BatchOutcomes::empty(),
             _producer: scheduler.producer(),
@@ -492,6 +497,7 @@ impl<'p, R: Runner> MapStream<'p, R> {
             }
             self.next_index += chunk.inputs.len();
             self.in_flight += chunk.inputs.len();
+            self.running += 1;
             let (shared, sender) = (Arc::clone(&self.shared), self.sender.clone());
             self.scheduler.push(Box::new(move || {
                 // The receiver is gone when the map was dropped: nobody wants the outcomes.
@@ -507,7 +513,7 @@ impl<'p, R: Runner> MapStream<'p, R> {
     }
 
     fn accept(&mut self, batch: Batch<R::Output>) {
-        self.in_flight -= batch.results.len();
+        self.running -= 1;
         if self.shared.tasks.fail_fast
             && batch
                 .results
@@ -522,7 +528,7 @@ impl<'p, R: Runner> MapStream<'p, R> {
     }
 
     fn pop_ready(&mut self) -> Option<Outcome<R::Output>> {
-        if let Some(outcome) = self.yielding.next() {
+        if let Some(outcome) = self.pop_yielding() {
             return Some(outcome);
         }
         let batch = if self.ordered {
@@ -532,7 +538,14 @@ impl<'p, R: Runner> MapStream<'p, R> {
         };
         self.next_to_yield = batch.first + batch.results.len();
         self.yielding = BatchOutcomes::new(batch);
-        self.yielding.next()
+        self.pop_yielding()
+    }
+
+    /// The next outcome of the chunk being yielded.
+    fn pop_yielding(&mut self) -> Option<Outcome<R::Output>> {
+        let outcome = self.yielding.next()?;
+        self.in_flight -= 1;
+        Some(outcome)
     }
 }
 
@@ -541,17 +554,18 @@ impl<R: Runner> Iterator for MapStream<'_, R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         // The chunk being yielded first: reading inputs and results once per chunk is enough.
-        if let Some(outcome) = self.yielding.next() {
+        if let Some(outcome) = self.pop_yielding() {
             return Some(outcome);
         }
         loop {
             if let Some(outcome) = self.try_next() {
                 return Some(outcome);
             }
-            if self.in_flight == 0 && (self.inputs_done || self.stopped) {
+            // Nothing ready: every chunk read was received and yielded.
+            if self.running == 0 && (self.inputs_done || self.stopped) {
                 return None;
             }
-            if self.in_flight == 0 {
+            if self.running == 0 {
                 continue;
             }
             // Every queued chunk sends its outcomes (a task's panic is its outcome, never the
@@ -567,7 +581,7 @@ impl<R: Runner> Iterator for MapStream<'_, R> {
 impl<R: Runner> Drop for MapStream<'_, R> {
     fn drop(&mut self) {
         // Outcomes nobody will read: skip what has not started and interrupt what runs.
-        if self.in_flight > 0 {
+        if self.running > 0 {
             self.shared
                 .tasks
                 .cancel

@@ -187,6 +187,37 @@ fn imap_over_an_endless_iterator_takes_1000_and_stops() {
 }
 
 #[test]
+fn a_slow_consumer_stops_the_reading() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // Outcomes waiting for the consumer count against the read-ahead bound (4 chunks per
+    // worker), however fast the workers are: memory stays bounded.
+    let read = AtomicUsize::new(0);
+    let module = load(fixture("tally.wat"));
+    let pool = pool(2);
+    let inputs = (0_i64..).inspect(|_| {
+        read.fetch_add(1, Ordering::Relaxed);
+    });
+    let mut outcomes = pool
+        .job(&module, "tally")
+        .unwrap()
+        .chunksize(10)
+        .imap::<_, i64>(inputs);
+    let bound = 4 * 2 * 10 + 10;
+    for consumed in 1..=300 {
+        assert!(outcomes.next().unwrap().is_ok());
+        if consumed % 10 == 0 {
+            // The workers finish everything queued while the consumer sleeps.
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let ahead = read.load(Ordering::Relaxed) - consumed;
+        assert!(
+            ahead <= bound,
+            "{ahead} inputs read ahead after {consumed} consumed"
+        );
+    }
+}
+
+#[test]
 fn fresh_instance_per_task_in_map() {
     let outputs: Vec<u32> = pool(2)
         .map(&load(PROBE), "count_calls", vec![(); 200])

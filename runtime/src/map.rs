@@ -2,8 +2,9 @@
 //! in flight on the scheduler, and hands outcomes back in input order (through a bounded reorder
 //! buffer) or as they complete.
 //!
-//! Memory is bounded whatever the input's length: at most `4 × workers` chunks are in flight, and
-//! an ordered map holds at most the in-flight items in its reorder buffer.
+//! Memory is bounded whatever the input's length: at most `4 × workers` chunks are queued, and
+//! the outcomes not yet handed back (waiting for a slow consumer, or behind a slow item of an
+//! ordered map) are at most 64 Ki items or four chunks per worker, whichever is more.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -23,6 +24,9 @@ const CHUNKS_PER_WORKER: usize = 4;
 const TARGET_CHUNK_TIME: Duration = Duration::from_millis(2);
 /// The largest adaptive chunk.
 const MAX_ADAPTIVE_CHUNK: usize = 4096;
+/// Outcomes a map may hold for a slow consumer (or behind a slow first item, in order) while
+/// workers go on: enough to keep them busy past a heavy item, bounded whatever the input.
+const MAX_UNYIELDED: usize = 64 * 1024;
 /// The largest automatic chunk of an input of known length: Python's rule cuts a long input into
 /// huge chunks, whose outcome buffers would be fresh memory (page faults) every time; chunks of
 /// this size reuse the allocator's memory and still amortize scheduling.
@@ -472,7 +476,9 @@ impl<'p, R: Runner> MapStream<'p, R> {
         self.stopped |= self.shared.tasks.cancel.is_cancelled();
         while !self.inputs_done && !self.stopped {
             let size = self.chunk_size();
-            if self.in_flight + size > size * CHUNKS_PER_WORKER * self.workers {
+            let queue_full = self.running >= CHUNKS_PER_WORKER * self.workers;
+            let unyielded_bound = (size * CHUNKS_PER_WORKER * self.workers).max(MAX_UNYIELDED);
+            if queue_full || self.in_flight + size > unyielded_bound {
                 return;
             }
             let mut chunk = Chunk {

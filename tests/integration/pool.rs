@@ -189,8 +189,8 @@ fn imap_over_an_endless_iterator_takes_1000_and_stops() {
 #[test]
 fn a_slow_consumer_stops_the_reading() {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    // Outcomes waiting for the consumer count against the read-ahead bound (4 chunks per
-    // worker), however fast the workers are: memory stays bounded.
+    // Outcomes waiting for the consumer count against the map's bound (64 Ki items, or four
+    // chunks per worker if more), however fast the workers are: memory stays bounded.
     let read = AtomicUsize::new(0);
     let module = load(fixture("tally.wat"));
     let pool = pool(2);
@@ -200,20 +200,21 @@ fn a_slow_consumer_stops_the_reading() {
     let mut outcomes = pool
         .job(&module, "tally")
         .unwrap()
-        .chunksize(10)
+        .chunksize(1000)
+        .isolation(hecaton::Isolation::Chunk)
         .imap::<_, i64>(inputs);
-    let bound = 4 * 2 * 10 + 10;
-    for consumed in 1..=300 {
+    let bound = 64 * 1024 + 1000;
+    for consumed in 1..=40_000 {
         assert!(outcomes.next().unwrap().is_ok());
-        if consumed % 10 == 0 {
+        if consumed % 1000 == 0 {
             // The workers finish everything queued while the consumer sleeps.
             std::thread::sleep(Duration::from_millis(5));
+            let ahead = read.load(Ordering::Relaxed) - consumed;
+            assert!(
+                ahead <= bound,
+                "{ahead} inputs read ahead after {consumed} consumed"
+            );
         }
-        let ahead = read.load(Ordering::Relaxed) - consumed;
-        assert!(
-            ahead <= bound,
-            "{ahead} inputs read ahead after {consumed} consumed"
-        );
     }
 }
 

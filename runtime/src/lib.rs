@@ -96,7 +96,8 @@ pub use map::Outcome;
 pub use module::{Module, NumType, TaskKind};
 pub use numeric::Numbers;
 pub use pool::{
-    AsyncResult, Canceller, Imap, ImapUnordered, Job, Pool, PoolBuilder, RawImap, WORKERS_ENV,
+    AsyncResult, Canceller, Imap, ImapUnordered, Job, NumericImap, Pool, PoolBuilder, RawImap,
+    WORKERS_ENV,
 };
 pub use process::{Killer, Process, ProcessBuilder};
 pub use sandbox::{Access, Capabilities, Limits, Stdio};

@@ -458,6 +458,23 @@ impl<'p> Job<'p> {
         Ok(outputs)
     }
 
+    /// As [`Job::map_numeric`], but lazy and ordered like [`Pool::imap`]: the inputs are read as
+    /// the outcomes are consumed (a bounded read-ahead), so an endless input runs in bounded
+    /// memory; every input gets its outcome. Dropping the iterator cancels the rest.
+    ///
+    /// # Errors
+    /// As [`Job::map_numeric`], for the checks made before anything runs.
+    pub fn imap_numeric<P: Numbers, R: Numbers>(
+        self,
+        inputs: impl IntoIterator<Item = P> + 'p,
+    ) -> Result<NumericImap<'p, P, R>, Error> {
+        let runner = NumericTasks::<P, R>::new(&self.module, &self.task, self.pool.policy.clone())?;
+        let inputs = inputs.into_iter().map(Ok);
+        Ok(NumericImap {
+            stream: self.stream(runner, Box::new(inputs), Delivery::ORDERED),
+        })
+    }
+
     /// As [`Pool::map`].
     ///
     /// # Errors
@@ -634,6 +651,26 @@ impl<O: DeserializeOwned> Iterator for Imap<'_, O> {
 impl<O> std::fmt::Debug for Imap<'_, O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Imap").finish_non_exhaustive()
+    }
+}
+
+/// The lazy ordered iterator of [`Job::imap_numeric`]: one typed outcome per input, in input
+/// order.
+pub struct NumericImap<'p, P: Numbers, R: Numbers> {
+    stream: MapStream<'p, NumericTasks<P, R>>,
+}
+
+impl<P: Numbers, R: Numbers> Iterator for NumericImap<'_, P, R> {
+    type Item = Result<R, TaskError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.stream.next()?.result)
+    }
+}
+
+impl<P: Numbers, R: Numbers> std::fmt::Debug for NumericImap<'_, P, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NumericImap").finish_non_exhaustive()
     }
 }
 

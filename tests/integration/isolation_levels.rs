@@ -204,3 +204,29 @@ fn typed_maps_take_tuples_and_floats_and_return_several_values() {
         "{error}"
     );
 }
+
+#[test]
+fn a_lazy_typed_map_reads_an_endless_input_and_keeps_every_outcome() {
+    let pool = Pool::builder().workers(2).build().unwrap();
+    let counts: Vec<Result<i64, TaskError>> = pool
+        .job(&tally(), "tally")
+        .unwrap()
+        .chunksize(100)
+        .isolation(Isolation::Chunk)
+        .imap_numeric((0_i64..).map(|i| if i == 250 { -1 } else { i }))
+        .unwrap()
+        .take(1000)
+        .collect();
+    assert_eq!(counts.len(), 1000);
+    assert!(
+        matches!(counts[250], Err(TaskError::Trap { .. })),
+        "{:?}",
+        counts[250]
+    );
+    // Chunk isolation: counts restart at each chunk, and after the trap.
+    assert_eq!(counts[0], Ok(1));
+    assert_eq!(counts[99], Ok(100));
+    assert_eq!(counts[100], Ok(1));
+    assert_eq!(counts[251], Ok(1));
+    assert_eq!(counts[999], Ok(100));
+}

@@ -79,7 +79,7 @@ pub fn table(plan: &Plan, guest: &Guest) -> Result<Table> {
     Ok(table)
 }
 
-/// `Job::map_numeric` of `square_numeric` over `0..items` at `isolation`, after a warm-up.
+/// `Job::map_numeric` of `square_numeric` over `0..items` at `isolation`.
 fn map_numeric(
     module: &Module,
     isolation: Isolation,
@@ -87,51 +87,45 @@ fn map_numeric(
     items: u64,
 ) -> Result<Measurement> {
     let pool = Pool::builder().workers(workers).build()?;
-    let run = |items: u64| -> Result<Vec<i64>> {
+    squares(workers, items, |items| {
         Ok(pool
             .job(module, "square_numeric")?
             .isolation(isolation)
             .map_numeric(0..items as i64)?)
-    };
-    run(items / 20)?;
-    let (outputs, seconds) = fastest_of_runs(|| run(items))?;
-    ensure!(
-        outputs.len() as u64 == items
-            && outputs
-                .iter()
-                .enumerate()
-                .all(|(i, &y)| y == (i * i) as i64),
-        "square_numeric returned wrong outputs"
-    );
-    Ok(Measurement {
-        items,
-        workers,
-        seconds,
     })
 }
 
 /// `Pool::map` (JSON) of the SDK task `square` over `0..items` at `isolation`, on 2 workers.
 fn map_json(module: &Module, isolation: Isolation, items: u64) -> Result<Measurement> {
     let pool = Pool::builder().workers(2).build()?;
-    let run = |items: u64| -> Result<Vec<u64>> {
+    squares(2, items, |items| {
         Ok(pool
             .job(module, "square")?
             .isolation(isolation)
-            .map(0..items)?)
-    };
-    run(items / 20)?;
-    let (outputs, seconds) = fastest_of_runs(|| run(items))?;
+            .map(0..items as i64)?)
+    })
+}
+
+/// Times `map(items)` (the squares of `0..items`) by [`fastest_of_runs`] after a warm-up, and
+/// checks its outputs.
+fn squares(
+    workers: usize,
+    items: u64,
+    map: impl Fn(u64) -> Result<Vec<i64>>,
+) -> Result<Measurement> {
+    map(items / 20)?;
+    let (outputs, seconds) = fastest_of_runs(|| map(items))?;
     ensure!(
         outputs.len() as u64 == items
             && outputs
                 .iter()
                 .enumerate()
-                .all(|(i, &y)| y == (i * i) as u64),
+                .all(|(i, &y)| y == (i * i) as i64),
         "square returned wrong outputs"
     );
     Ok(Measurement {
         items,
-        workers: 2,
+        workers,
         seconds,
     })
 }

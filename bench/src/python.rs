@@ -58,27 +58,24 @@ pub fn pool_map(mode: Mode, items: u64) -> Result<Measurement> {
         Mode::ChunkOne => "chunk1",
         Mode::FreshProcess => "fresh",
     };
-    let output = Command::new("python3")
-        .args([
-            "-c",
-            SCRIPT,
-            &items.to_string(),
-            mode_arg,
-            &WORKERS.to_string(),
-            &RUNS.to_string(),
-            &MIN_SECONDS.to_string(),
-            &MAX_RUNS.to_string(),
-        ])
-        .output()
-        .context("cannot run python3")?;
-    if !output.status.success() {
-        bail!(
-            "python3 failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let args = [
+        items.to_string(),
+        mode_arg.to_owned(),
+        WORKERS.to_string(),
+        RUNS.to_string(),
+        MIN_SECONDS.to_string(),
+        MAX_RUNS.to_string(),
+    ];
+    timed(SCRIPT, &args, items)
+}
+
+/// Runs `script` with `python3 -c` and `args`, and reads the fastest run's seconds it prints as
+/// the time of `items` tasks on [`WORKERS`] processes.
+///
+/// # Errors
+/// `python3` is missing, fails, or prints something other than the seconds.
+pub fn timed(script: &str, args: &[String], items: u64) -> Result<Measurement> {
+    let stdout = run(script, args)?;
     let seconds = stdout
         .trim()
         .parse()
@@ -88,6 +85,23 @@ pub fn pool_map(mode: Mode, items: u64) -> Result<Measurement> {
         workers: WORKERS,
         seconds,
     })
+}
+
+/// Runs `script` with `python3 -c` and `args`; returns what it printed on stdout.
+fn run(script: &str, args: &[String]) -> Result<String> {
+    let output = Command::new("python3")
+        .args(["-c", script])
+        .args(args)
+        .output()
+        .context("cannot run python3")?;
+    if !output.status.success() {
+        bail!(
+            "python3 failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// argv: the task sizes (comma-separated), workers, and the calibration of
@@ -156,28 +170,16 @@ pub fn spin_sweep(
         .map(u64::to_string)
         .collect::<Vec<_>>()
         .join(",");
-    let output = Command::new("python3")
-        .args([
-            "-c",
-            SPIN_SCRIPT,
-            &sizes_arg,
-            &WORKERS.to_string(),
-            &calibration.target_seconds.to_string(),
-            &calibration.probe_seconds.to_string(),
-            &calibration.min_items.to_string(),
-            &calibration.max_items_python.to_string(),
-            &calibration.runs.to_string(),
-        ])
-        .output()
-        .context("cannot run python3")?;
-    if !output.status.success() {
-        bail!(
-            "python3 failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let args = [
+        sizes_arg,
+        WORKERS.to_string(),
+        calibration.target_seconds.to_string(),
+        calibration.probe_seconds.to_string(),
+        calibration.min_items.to_string(),
+        calibration.max_items_python.to_string(),
+        calibration.runs.to_string(),
+    ];
+    let stdout = run(SPIN_SCRIPT, &args)?;
     let parse = |line: &str| -> Option<(u64, u64, f64)> {
         let mut fields = line.split_whitespace();
         let n = fields.next()?.parse().ok()?;

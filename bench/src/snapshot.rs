@@ -4,15 +4,14 @@
 //! initialized state. Python's answer is `Pool(initializer=…)`: once per worker process, the
 //! table then shared by every task of that process.
 
-use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Result, ensure};
 use hecaton::{Module, Pool};
 
 use crate::measure::{MAX_RUNS, MIN_SECONDS, Measurement, RUNS, fastest_of_runs};
 use crate::report::{Table, ratio};
-use crate::{Guest, Plan};
+use crate::{Guest, Plan, python};
 
 const PLAIN: &str = "hecaton: every task builds the table (fresh instance)";
 const SNAPSHOT: &str = "hecaton: snapshot after table_init (fresh instance)";
@@ -103,30 +102,11 @@ print(min(times))
 
 /// Times `items` lookups in Python's pool of 2 processes, each initialized once.
 fn python_lookups(items: u64) -> Result<Measurement> {
-    let output = Command::new("python3")
-        .args(["-c", SCRIPT, &items.to_string()])
-        .args([
-            RUNS.to_string(),
-            MIN_SECONDS.to_string(),
-            MAX_RUNS.to_string(),
-        ])
-        .output()
-        .context("cannot run python3")?;
-    if !output.status.success() {
-        bail!(
-            "python3 failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let seconds = stdout
-        .trim()
-        .parse()
-        .with_context(|| format!("python3 printed {stdout:?}, not seconds"))?;
-    Ok(Measurement {
-        items,
-        workers: 2,
-        seconds,
-    })
+    let args = [
+        items.to_string(),
+        RUNS.to_string(),
+        MIN_SECONDS.to_string(),
+        MAX_RUNS.to_string(),
+    ];
+    python::timed(SCRIPT, &args, items)
 }

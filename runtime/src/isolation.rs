@@ -38,19 +38,6 @@ pub enum Isolation {
     },
 }
 
-impl Isolation {
-    /// The most tasks one instance serves (`None`: no bound).
-    pub(crate) fn tasks_per_instance(self) -> Option<usize> {
-        match self {
-            Self::Task => Some(1),
-            Self::Chunk => None,
-            Self::Worker {
-                max_tasks_per_instance,
-            } => max_tasks_per_instance.map(NonZeroUsize::get),
-        }
-    }
-}
-
 impl std::fmt::Display for Isolation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -7,6 +7,7 @@
 //! ordered map) are at most 64 Ki items or four chunks per worker, whichever is more.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
@@ -181,9 +182,14 @@ impl<R: Runner> MapShared<R> {
         let indexed = (chunk.first..).zip(chunk.inputs);
         let worker_slot = scheduler::current_worker().and_then(|w| self.worker_sessions.get(w));
         match (self.tasks.isolation, worker_slot) {
-            (Isolation::Worker { .. }, Some(slot)) => {
+            (
+                Isolation::Worker {
+                    max_tasks_per_instance,
+                },
+                Some(slot),
+            ) => {
                 let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-                let limit = self.tasks.isolation.tasks_per_instance();
+                let limit = max_tasks_per_instance.map(NonZeroUsize::get);
                 let slot = &mut *slot;
                 for (index, input) in indexed {
                     if limit.is_some_and(|limit| slot.tasks >= limit) || slot.session.is_none() {

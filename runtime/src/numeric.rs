@@ -6,11 +6,11 @@ use std::marker::PhantomData;
 
 use wasmtime::{Instance, Store, TypedFunc, Val};
 
-use crate::abi::Failure;
+use crate::abi::{self, Failure};
 use crate::map::Runner;
 use crate::module::{Module, NumType, Task};
 use crate::sandbox::{CancelFlag, Identity, Policy, TaskState};
-use crate::task::{self, Live, Ran};
+use crate::task::{Live, Ran};
 use crate::{Error, TaskError};
 
 mod sealed {
@@ -140,29 +140,26 @@ impl<P: Numbers, R: Numbers> Runner for NumericTasks<P, R> {
                 (live, &*func)
             }
             None => {
-                let wasi_setup = task::function_wasi_setup(&self.module, &self.policy);
-                let mut live = match Live::start(
-                    &self.module,
-                    &self.policy,
-                    identity,
-                    wasi_setup,
-                    cancel.clone(),
-                ) {
-                    Ok(live) => live,
-                    Err(ran) => return ran,
+                let mut live =
+                    match Live::start(&self.module, &self.policy, identity, cancel.clone()) {
+                        Ok(live) => live,
+                        Err(ran) => return ran,
+                    };
+                // SAFETY: the export's type, checked at load, is `self.task.kind`, and `new`
+                // checked that `P` and `R` are its parameter and result types; `live.instance`
+                // is an instance of `self.module`.
+                let func = unsafe {
+                    abi::checked_func::<P, R>(
+                        &mut live.store,
+                        &live.instance,
+                        Some(&self.task.export),
+                    )
                 };
-                let func = live
-                    .instance
-                    .get_module_export(&mut live.store, &self.task.export)
-                    .and_then(wasmtime::Extern::into_func)
-                    .map(|func| func.typed::<P, R>(&live.store));
                 let func = match func {
-                    Some(Ok(func)) => func,
-                    _ => {
+                    Ok(func) => func,
+                    Err(failure) => {
                         return Ran {
-                            result: Err(TaskError::Host(
-                                "a numeric task is missing from the instance".into(),
-                            )),
+                            result: live.settle(Err(failure)),
                             memory: live.memory(),
                         };
                     }

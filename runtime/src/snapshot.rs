@@ -141,9 +141,8 @@ fn initialized(probe: &Module, initializer: &str, policy: &Policy) -> Result<Liv
         task_id: task::next_task_id(),
         attempt: 1,
     };
-    let wasi_setup = task::function_wasi_setup(probe, policy);
-    let mut live = Live::start::<()>(probe, policy, identity, wasi_setup, CancelFlag::default())
-        .map_err(|ran| {
+    let mut live =
+        Live::start::<()>(probe, policy, identity, CancelFlag::default()).map_err(|ran| {
             ran.result.err().unwrap_or_else(|| {
                 TaskError::Host("the instance did not start, and reported no failure".into())
             })

@@ -168,20 +168,19 @@ pub(crate) struct Live {
 }
 
 impl Live {
-    /// A fresh instance of `module`, its start function and reactor initializer run; on failure,
-    /// the task's outcome.
+    /// A fresh instance of `module` for function or numeric tasks, its start function and
+    /// reactor initializer run; on failure, the task's outcome.
     pub(crate) fn start<T>(
         module: &Module,
         policy: &Policy,
         identity: Identity,
-        wasi_setup: Option<WasiSetup>,
         cancel: CancelFlag,
     ) -> Result<Self, Ran<T>> {
         let mut store = new_store(
             module.engine(),
             identity,
             &policy.limits,
-            wasi_setup,
+            function_wasi_setup(module, policy),
             cancel,
         );
         match start(&mut store, module) {
@@ -216,10 +215,7 @@ impl Live {
 /// The result of a function or numeric task from its call's outcome: a failure classified, an
 /// output past the limit refused, and the task's prints copied to the host's stderr.
 fn settle<T>(store: &mut Store<TaskState>, outcome: Result<T, Failure>) -> Result<T, TaskError> {
-    let outcome = outcome.map_err(|failure| match failure {
-        Failure::Wasm(error) => classify(error, store.data_mut()),
-        Failure::Task(error) => error,
-    });
+    let outcome = outcome.map_err(|failure| classified(store, failure));
     let state = store.data_mut();
     let Some(captured) = state.captured.as_mut() else {
         return outcome;
@@ -233,10 +229,18 @@ fn settle<T>(store: &mut Store<TaskState>, outcome: Result<T, Failure>) -> Resul
     outcome
 }
 
+/// The task's error for a failure: what stopped wasmtime, classified, or the host's refusal.
+fn classified(store: &mut Store<TaskState>, failure: Failure) -> TaskError {
+    match failure {
+        Failure::Wasm(error) => classify(error, store.data_mut()),
+        Failure::Task(error) => error,
+    }
+}
+
 /// The WASI setup of a function or numeric task: no arguments, no stdin, its prints captured.
 /// Only a module that imports WASI gets one, and the context itself is made on the task's first
 /// WASI call: most function tasks never make one.
-pub(crate) fn function_wasi_setup(module: &Module, policy: &Policy) -> Option<WasiSetup> {
+fn function_wasi_setup(module: &Module, policy: &Policy) -> Option<WasiSetup> {
     module.imports_wasi().then(|| WasiSetup {
         program: Arc::clone(module.program()),
         args: Vec::new(),
@@ -274,20 +278,10 @@ impl JsonTasks {
                 live.reuse(identity, &self.policy.limits, &self.module);
                 live
             }
-            None => {
-                let wasi_setup = function_wasi_setup(&self.module, &self.policy);
-                let started = Live::start(
-                    &self.module,
-                    &self.policy,
-                    identity,
-                    wasi_setup,
-                    cancel.clone(),
-                );
-                match started {
-                    Ok(live) => session.insert(live),
-                    Err(ran) => return ran,
-                }
-            }
+            None => match Live::start(&self.module, &self.policy, identity, cancel.clone()) {
+                Ok(live) => session.insert(live),
+                Err(ran) => return ran,
+            },
         };
         let outcome = match &task.kind {
             TaskKind::Function => abi::call_function(
@@ -345,10 +339,7 @@ impl JsonTasks {
         );
         let outcome = start(&mut store, &self.module)
             .and_then(|instance| call_command(&mut store, &instance, &self.module));
-        let outcome = outcome.map_err(|failure| match failure {
-            Failure::Wasm(error) => classify(error, store.data_mut()),
-            Failure::Task(error) => error,
-        });
+        let outcome = outcome.map_err(|failure| classified(&mut store, failure));
         let memory = store.data().memory_in_use();
         let result = match store.data_mut().captured.take() {
             Some(captured) if captured.overflowed() => Err(TaskError::OutputLimit {

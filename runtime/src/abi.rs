@@ -12,6 +12,9 @@ use crate::sandbox::TaskState;
 /// refused what the guest did.
 pub(crate) enum Failure {
     Wasm(wasmtime::Error),
+    /// wasmtime stopped the instance while it was being made: its start function or its
+    /// reactor initializer (`_initialize`) trapped, or a data or element segment did not fit.
+    Start(wasmtime::Error),
     Task(TaskError),
 }
 
@@ -117,13 +120,7 @@ fn read_result(
             .map_err(|_| violation(format!("status {status} message is not UTF-8")))
     };
     match status {
-        abi::STATUS_OK => match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
-            Ok(_) => Ok(payload.to_vec()),
-            Err(error) => Err(violation(format!(
-                "output is not JSON ({error}): {}",
-                preview(payload)
-            ))),
-        },
+        abi::STATUS_OK => canonical_json(payload).map_err(violation),
         abi::STATUS_GUEST_ERROR => Err(TaskError::Guest {
             message: message()?,
         }
@@ -134,6 +131,32 @@ fn read_result(
         .into()),
         other => Err(violation(format!("unknown result status {other}"))),
     }
+}
+
+/// The guest's JSON output re-encoded by the host: one compact JSON value, valid UTF-8, every
+/// control character escaped, object keys in sorted order — whatever bytes the guest wrote, the
+/// host passes on only JSON it encoded itself. Refused: text that is not JSON, strings that are
+/// not UTF-8, numbers out of `f64`'s range, and nesting deeper than 128 levels (the depth the
+/// host's parser takes without risking its own stack).
+pub(crate) fn canonical_json(payload: &[u8]) -> Result<Vec<u8>, String> {
+    // The common case, a plain integer, is canonical already.
+    if is_plain_integer(payload) {
+        return Ok(payload.to_vec());
+    }
+    let value: serde_json::Value = serde_json::from_slice(payload)
+        .map_err(|error| format!("output is not JSON ({error}): {}", preview(payload)))?;
+    serde_json::to_vec(&value).map_err(|error| format!("output cannot be re-encoded: {error}"))
+}
+
+/// Whether `bytes` is an integer JSON and serde_json write alike: `0`, or digits not starting
+/// with 0, with an optional minus sign, short enough to be an `i64`.
+fn is_plain_integer(bytes: &[u8]) -> bool {
+    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+    !digits.is_empty()
+        && digits.len() <= 18
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits == b"0" || digits[0] != b'0')
+        && bytes != b"-0"
 }
 
 /// The index range `ptr..ptr + len` of `data`, or the memory size when it does not fit.

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::text::printable;
+
 /// A failure of hecaton itself or of its input, before or around the tasks: loading a module,
 /// naming a task, encoding an input.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +57,23 @@ pub enum Error {
         /// wasmtime's message.
         message: String,
     },
+    /// The module needs something hecaton does not run (a 64-bit memory, a WebAssembly proposal
+    /// the engine does not enable).
+    #[error("{path} uses {feature}, which hecaton does not run")]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// What it uses.
+        feature: String,
+    },
+    /// A data segment can never fit its memory: every instance would fail to start.
+    #[error("{path}: {message}: no task of this module can start")]
+    SegmentOutOfBounds {
+        /// The file.
+        path: PathBuf,
+        /// Which segment, where it lies and how large the memory is.
+        message: String,
+    },
     /// The module imports something the host does not provide.
     #[error(
         "{path} imports `{module}::{name}`, which hecaton does not provide (only `wasi_snapshot_preview1` and `hecaton`)"
@@ -100,7 +119,10 @@ pub enum Error {
         found: String,
     },
     /// The module has no task of this name.
-    #[error("{path} has no task `{task}`; its tasks: {available}")]
+    #[error(
+        "{path} has no task `{task}`{}; its tasks: {available}",
+        did_you_mean(nearest)
+    )]
     UnknownTask {
         /// The file.
         path: PathBuf,
@@ -108,6 +130,8 @@ pub enum Error {
         task: String,
         /// The module's tasks, comma-separated.
         available: String,
+        /// The task whose name is nearest to the one asked for, when one is near.
+        nearest: Option<String>,
     },
     /// The input could not be encoded for the task.
     #[error("cannot encode the input of task `{task}`: {message}")]
@@ -156,6 +180,10 @@ pub enum Error {
 
 /// The ways one task can fail. A failure is always this task's own: other tasks, the worker and
 /// the host are unaffected.
+///
+/// The fields hold what the guest said as it said it; the `Display` text shows every part that
+/// came from the guest (messages, backtrace frame names) through [`printable`](crate::printable),
+/// so that printing an error can never write a guest's control characters to a terminal.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TaskError {
@@ -191,25 +219,25 @@ pub enum TaskError {
         limit: u64,
     },
     /// The task reported an error of its own (a Rust `Err`, a C error status).
-    #[error("guest error: {message}")]
+    #[error("guest error: {}", printable(message.as_bytes()))]
     Guest {
         /// The guest's message.
         message: String,
     },
     /// The guest panicked; the message is the panic's.
-    #[error("guest panic: {message}")]
+    #[error("guest panic: {}", printable(message.as_bytes()))]
     Panic {
         /// The panic message, with its source location when the guest gave it.
         message: String,
     },
     /// The guest could not decode its input (wrong JSON type, wrong number of arguments).
-    #[error("bad input: {message}")]
+    #[error("bad input: {}", printable(message.as_bytes()))]
     BadInput {
         /// The guest's message.
         message: String,
     },
     /// The guest broke the ABI: what it returned, and why that is not acceptable.
-    #[error("ABI violation: {0}")]
+    #[error("ABI violation: {}", printable(.0.as_bytes()))]
     AbiViolation(String),
     /// The task called `proc_exit` (a command's exit code is not an error: this is a function
     /// task that exited).
@@ -219,10 +247,10 @@ pub enum TaskError {
     #[error("cancelled")]
     Cancelled,
     /// The task could not be started (an instance could not be created).
-    #[error("cannot start the task: {0}")]
+    #[error("cannot start the task: {}", printable(.0.as_bytes()))]
     Instantiate(String),
     /// Running the task failed in the host (a host-side panic or an unexpected wasmtime error).
-    #[error("host failure while running the task: {0}")]
+    #[error("host failure while running the task: {}", printable(.0.as_bytes()))]
     Host(String),
 }
 
@@ -250,10 +278,22 @@ impl TaskError {
     }
 }
 
+fn did_you_mean(nearest: &Option<String>) -> String {
+    nearest
+        .as_ref()
+        .map(|name| format!(" (did you mean `{name}`?)"))
+        .unwrap_or_default()
+}
+
+/// The backtrace under its heading, each frame made printable (frame names come from the
+/// guest's name section).
 fn backtrace_suffix(backtrace: &str) -> String {
     if backtrace.is_empty() {
-        String::new()
-    } else {
-        format!("\nwasm backtrace:\n{backtrace}")
+        return String::new();
     }
+    let frames: Vec<String> = backtrace
+        .lines()
+        .map(|frame| printable(frame.as_bytes()))
+        .collect();
+    format!("\nwasm backtrace:\n{}", frames.join("\n"))
 }

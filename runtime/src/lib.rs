@@ -77,6 +77,7 @@ mod cache;
 mod engine;
 mod error;
 mod isolation;
+mod layout;
 mod map;
 mod module;
 mod numeric;
@@ -87,6 +88,7 @@ mod sandbox;
 mod scheduler;
 mod snapshot;
 mod task;
+mod text;
 
 pub use cache::{CACHE_DIR_ENV, ModuleCache};
 pub use engine::{DEFAULT_MAX_STACK, EPOCH_TICK, Engine, EngineBuilder};
@@ -102,5 +104,6 @@ pub use pool::{
 pub use process::{Killer, Process, ProcessBuilder};
 pub use sandbox::{Access, Capabilities, Limits, Stdio};
 pub use task::{CommandInput, CommandOutput, TaskOutput};
+pub use text::printable;
 /// wasmtime's trap codes, as [`TaskError::Trap`] reports them.
 pub use wasmtime::Trap;

@@ -5,8 +5,14 @@
 //! Memory is bounded whatever the input's length: at most `4 × workers` chunks are queued, and
 //! the outcomes not yet handed back (waiting for a slow consumer, or behind a slow item of an
 //! ordered map) are at most 64 Ki items or four chunks per worker, whichever is more.
+//!
+//! Inputs are pulled on the map's own thread when it needs more ([`MapStream::new`]), or, for a
+//! source that may block (stdin, a pipe, a socket), read by a thread of their own that the map
+//! asks for so many items at a time ([`MapStream::fed`]): while that thread waits for the next
+//! line, outcomes go on flowing to the consumer. The same bound holds: the map asks for no more
+//! than it may have in flight.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
@@ -16,7 +22,7 @@ use crate::module::Module;
 use crate::sandbox::{CancelFlag, Identity};
 use crate::scheduler::{self, Producer, Scheduler};
 use crate::task::{self, JsonTasks, Live, Ran, TaskOutput};
-use crate::{Isolation, TaskError};
+use crate::{Error, Isolation, TaskError};
 
 /// Chunks in flight per worker: enough that a worker finishing a chunk finds the next one queued.
 const CHUNKS_PER_WORKER: usize = 4;
@@ -240,6 +246,7 @@ impl<R: Runner> MapShared<R> {
             let identity = Identity {
                 task_id: task::next_task_id(),
                 attempt: details.attempts,
+                input: Some(index),
             };
             let span = tracing::debug_span!(
                 "task",
@@ -375,14 +382,50 @@ impl<T> Iterator for BatchOutcomes<T> {
     }
 }
 
+/// The map's side of an input thread: what it asked for, and what arrived.
+struct Feed<I> {
+    /// Asks the input thread for this many more inputs.
+    requests: mpsc::Sender<usize>,
+    /// Inputs that arrived and are not in a chunk yet.
+    buffered: VecDeque<Prepared<I>>,
+    /// Inputs asked for that have not arrived.
+    requested: usize,
+    /// The input thread reached the end of its iterator.
+    ended: bool,
+}
+
+/// What reaches a map's thread: a chunk's outcomes, or, from its input thread, an input or the
+/// end of them.
+enum Event<I, O> {
+    Batch(Batch<O>),
+    Input(Prepared<I>),
+    InputsEnd,
+}
+
+/// Both ends of a map's event channel.
+type EventChannel<R> = (
+    mpsc::Sender<Event<<R as Runner>::Input, <R as Runner>::Output>>,
+    mpsc::Receiver<Event<<R as Runner>::Input, <R as Runner>::Output>>,
+);
+
+/// The length of an iterator whose size hint is exact.
+fn exact_length(size_hint: (usize, Option<usize>)) -> Option<usize> {
+    match size_hint {
+        (low, Some(high)) if low == high => Some(low),
+        _ => None,
+    }
+}
+
 /// A running map: an iterator of outcomes that pulls its inputs as it goes.
 pub(crate) struct MapStream<'p, R: Runner> {
     scheduler: &'p Scheduler,
     shared: Arc<MapShared<R>>,
-    /// Each queued chunk sends its outcomes with a clone of this.
-    sender: mpsc::Sender<Batch<R::Output>>,
-    results: mpsc::Receiver<Batch<R::Output>>,
-    inputs: Box<dyn Iterator<Item = Prepared<R::Input>> + 'p>,
+    /// Each queued chunk sends its outcomes with a clone of this; so does the input thread.
+    sender: mpsc::Sender<Event<R::Input, R::Output>>,
+    events: mpsc::Receiver<Event<R::Input, R::Output>>,
+    /// Pulled inputs (`None` once the map reads from a [`Feed`]).
+    pulled: Option<Box<dyn Iterator<Item = Prepared<R::Input>> + 'p>>,
+    feed: Option<Feed<R::Input>>,
     inputs_done: bool,
     /// A fail-fast map stops reading once an outcome failed.
     stopped: bool,
@@ -414,24 +457,64 @@ pub(crate) struct MapSettings<R> {
 }
 
 impl<'p, R: Runner> MapStream<'p, R> {
+    /// A map of `inputs`, pulled on the caller's thread.
     pub(crate) fn new(
         scheduler: &'p Scheduler,
         settings: MapSettings<R>,
         inputs: Box<dyn Iterator<Item = Prepared<R::Input>> + 'p>,
     ) -> Self {
-        let (sender, results) = mpsc::channel();
-        let known_length = match inputs.size_hint() {
-            (low, Some(high)) if low == high => Some(low),
-            _ => None,
-        };
+        let (sender, events) = mpsc::channel();
+        let known_length = exact_length(inputs.size_hint());
+        Self::with_inputs(
+            scheduler,
+            settings,
+            (sender, events),
+            known_length,
+            Some(inputs),
+            None,
+        )
+    }
+
+    /// A map of `inputs`, read by an input thread of their own as the map needs them.
+    ///
+    /// # Errors
+    /// [`Error::Thread`] when the input thread cannot start.
+    pub(crate) fn fed(
+        scheduler: &'p Scheduler,
+        settings: MapSettings<R>,
+        inputs: Box<dyn Iterator<Item = Prepared<R::Input>> + Send>,
+    ) -> Result<Self, Error> {
+        let (sender, events) = mpsc::channel();
+        let known_length = exact_length(inputs.size_hint());
+        let feed = spawn_feed(inputs, sender.clone())?;
+        let channel = (sender, events);
+        Ok(Self::with_inputs(
+            scheduler,
+            settings,
+            channel,
+            known_length,
+            None,
+            Some(feed),
+        ))
+    }
+
+    fn with_inputs(
+        scheduler: &'p Scheduler,
+        settings: MapSettings<R>,
+        (sender, events): EventChannel<R>,
+        known_length: Option<usize>,
+        pulled: Option<Box<dyn Iterator<Item = Prepared<R::Input>> + 'p>>,
+        feed: Option<Feed<R::Input>>,
+    ) -> Self {
         let workers = settings.workers.max(1);
         let shared = Arc::new(MapShared::new(settings.tasks, workers));
         Self {
             scheduler,
             shared,
             sender,
-            results,
-            inputs,
+            events,
+            pulled,
+            feed,
             inputs_done: false,
             stopped: false,
             ordered: settings.ordered,
@@ -450,8 +533,10 @@ impl<'p, R: Runner> MapStream<'p, R> {
 
     /// The next outcome if one is ready now, without waiting.
     pub(crate) fn try_next(&mut self) -> Option<Outcome<R::Output>> {
-        self.fill();
+        // Events first: inputs that arrived are chunked by this `fill`, never left waiting
+        // while the map blocks for an event that will not come.
         self.receive_ready();
+        self.fill();
         self.pop_ready()
     }
 
@@ -483,48 +568,121 @@ impl<'p, R: Runner> MapStream<'p, R> {
         while !self.inputs_done && !self.stopped {
             let size = self.chunk_size();
             let queue_full = self.running >= CHUNKS_PER_WORKER * self.workers;
-            let unyielded_bound = (size * CHUNKS_PER_WORKER * self.workers).max(MAX_UNYIELDED);
-            if queue_full || self.in_flight + size > unyielded_bound {
+            let bound = self.unyielded_bound(size);
+            self.request_inputs(bound);
+            if queue_full || self.in_flight + size > bound {
                 return;
             }
-            let mut chunk = Chunk {
-                first: self.next_index,
-                inputs: Vec::with_capacity(size),
+            let Some(inputs) = self.next_chunk_inputs(size) else {
+                return;
             };
-            while chunk.inputs.len() < size {
-                let Some(input) = self.inputs.next() else {
-                    self.inputs_done = true;
-                    break;
-                };
-                // An input that cannot run stops a fail-fast map's reading; its chunk reports it.
-                let unusable = input.is_err();
-                chunk.inputs.push(input);
-                if unusable && self.shared.tasks.fail_fast {
-                    self.stopped = true;
-                    break;
-                }
-            }
-            if chunk.inputs.is_empty() {
+            if inputs.is_empty() {
                 continue;
             }
+            let chunk = Chunk {
+                first: self.next_index,
+                inputs,
+            };
             self.next_index += chunk.inputs.len();
             self.in_flight += chunk.inputs.len();
             self.running += 1;
             let (shared, sender) = (Arc::clone(&self.shared), self.sender.clone());
             self.scheduler.push(Box::new(move || {
                 // The receiver is gone when the map was dropped: nobody wants the outcomes.
-                let _ = sender.send(shared.run_chunk(chunk));
+                let _ = sender.send(Event::Batch(shared.run_chunk(chunk)));
             }));
         }
     }
 
-    fn receive_ready(&mut self) {
-        while let Ok(batch) = self.results.try_recv() {
-            self.accept(batch);
+    /// How many inputs may be read and not yet yielded, with chunks of `size`.
+    fn unyielded_bound(&self, size: usize) -> usize {
+        (size * CHUNKS_PER_WORKER * self.workers).max(MAX_UNYIELDED)
+    }
+
+    /// Asks the input thread for inputs up to the read-ahead bound, in large requests.
+    fn request_inputs(&mut self, bound: usize) {
+        let in_flight = self.in_flight;
+        let Some(feed) = self.feed.as_mut().filter(|feed| !feed.ended) else {
+            return;
+        };
+        let wanted = bound.saturating_sub(in_flight + feed.buffered.len() + feed.requested);
+        if wanted > 0 && (feed.requested == 0 || wanted >= bound / 4) {
+            // A closed channel means the input thread ended; its last event says so.
+            if feed.requests.send(wanted).is_ok() {
+                feed.requested += wanted;
+            }
         }
     }
 
-    fn accept(&mut self, batch: Batch<R::Output>) {
+    /// The inputs of the next chunk, at most `size`; `None` when the next chunk must wait for
+    /// inputs still to arrive. Sets `inputs_done` at the end of the inputs.
+    fn next_chunk_inputs(&mut self, size: usize) -> Option<Vec<Prepared<R::Input>>> {
+        let fail_fast = self.shared.tasks.fail_fast;
+        let mut inputs = Vec::with_capacity(size);
+        // An input that cannot run stops a fail-fast map's reading; its chunk reports it.
+        let push = |inputs: &mut Vec<_>, input: Prepared<R::Input>, stopped: &mut bool| {
+            *stopped |= fail_fast && input.is_err();
+            inputs.push(input);
+        };
+        match (&mut self.pulled, &mut self.feed) {
+            (Some(pulled), _) => {
+                while inputs.len() < size && !self.stopped {
+                    let Some(input) = pulled.next() else {
+                        self.inputs_done = true;
+                        break;
+                    };
+                    push(&mut inputs, input, &mut self.stopped);
+                }
+            }
+            (None, Some(feed)) => {
+                // A short chunk only when a worker would otherwise wait: a slow source's
+                // inputs run as they come, a fast one's in full chunks; a chunk size that was
+                // asked for is always kept.
+                let short_chunk = self.running < self.workers && self.chunking == Chunking::Auto;
+                if feed.buffered.len() < size && !feed.ended && !short_chunk {
+                    return None;
+                }
+                if feed.buffered.is_empty() {
+                    self.inputs_done = feed.ended;
+                    return if feed.ended { Some(inputs) } else { None };
+                }
+                while inputs.len() < size && !self.stopped {
+                    let Some(input) = feed.buffered.pop_front() else {
+                        break;
+                    };
+                    push(&mut inputs, input, &mut self.stopped);
+                }
+                self.inputs_done = feed.ended && feed.buffered.is_empty();
+            }
+            (None, None) => self.inputs_done = true,
+        }
+        Some(inputs)
+    }
+
+    fn receive_ready(&mut self) {
+        while let Ok(event) = self.events.try_recv() {
+            self.accept(event);
+        }
+    }
+
+    fn accept(&mut self, event: Event<R::Input, R::Output>) {
+        let batch = match event {
+            Event::Batch(batch) => batch,
+            Event::Input(input) => {
+                if let Some(feed) = &mut self.feed {
+                    feed.requested = feed.requested.saturating_sub(1);
+                    feed.buffered.push_back(input);
+                }
+                return;
+            }
+            Event::InputsEnd => {
+                if let Some(feed) = &mut self.feed {
+                    feed.ended = true;
+                    feed.requested = 0;
+                }
+                return;
+            }
+        };
         self.running -= 1;
         if self.shared.tasks.fail_fast
             && batch
@@ -577,15 +735,17 @@ impl<R: Runner> Iterator for MapStream<'_, R> {
             if self.running == 0 && (self.inputs_done || self.stopped) {
                 return None;
             }
-            if self.running == 0 {
+            // Pulled inputs are read by `fill`, on the next turn.
+            if self.running == 0 && self.feed.is_none() {
                 continue;
             }
             // Every queued chunk sends its outcomes (a task's panic is its outcome, never the
-            // worker's), and the stream holds a sender itself, so this waits, never disconnects.
-            let Ok(batch) = self.results.recv() else {
+            // worker's), an input thread asked for inputs sends them or their end, and the
+            // stream holds a sender itself, so this waits, never disconnects.
+            let Ok(event) = self.events.recv() else {
                 return None;
             };
-            self.accept(batch);
+            self.accept(event);
         }
     }
 }
@@ -600,4 +760,38 @@ impl<R: Runner> Drop for MapStream<'_, R> {
                 .cancel_now(self.shared.tasks.runner.module().engine());
         }
     }
+}
+
+/// Starts the thread that reads `inputs` as the map asks for them and sends each to the map.
+/// It ends at the end of the inputs, or when the map is dropped (after the input it waits for).
+fn spawn_feed<I: Send + 'static, O: Send + 'static>(
+    mut inputs: Box<dyn Iterator<Item = Prepared<I>> + Send>,
+    events: mpsc::Sender<Event<I, O>>,
+) -> Result<Feed<I>, Error> {
+    let (requests, asked) = mpsc::channel::<usize>();
+    std::thread::Builder::new()
+        .name("hecaton-input".into())
+        .spawn(move || {
+            while let Ok(wanted) = asked.recv() {
+                for _ in 0..wanted {
+                    let event = match inputs.next() {
+                        Some(input) => Event::Input(input),
+                        None => {
+                            let _ = events.send(Event::InputsEnd);
+                            return;
+                        }
+                    };
+                    if events.send(event).is_err() {
+                        return;
+                    }
+                }
+            }
+        })
+        .map_err(Error::Thread)?;
+    Ok(Feed {
+        requests,
+        buffered: VecDeque::new(),
+        requested: 0,
+        ended: false,
+    })
 }

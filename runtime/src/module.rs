@@ -199,6 +199,7 @@ impl Module {
             path: path.clone(),
             message: format!("{error:#}"),
         })?;
+        crate::layout::check(&path, &binary)?;
         let source = Source {
             binary: Arc::from(&*binary),
             cache: cache.cloned(),
@@ -362,7 +363,20 @@ impl Module {
                 path: self.inner.path.clone(),
                 task: name.to_owned(),
                 available: self.task_names(),
+                nearest: self.nearest_task(name),
             })
+    }
+
+    /// The task whose name is most like `name` (Jaro-Winkler similarity, as clap suggests
+    /// flags), if any is alike enough.
+    fn nearest_task(&self, name: &str) -> Option<String> {
+        self.inner
+            .tasks
+            .keys()
+            .map(|task| (strsim::jaro_winkler(name, task), task))
+            .filter(|(similarity, _)| *similarity > 0.7)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, task)| task.clone())
     }
 
     fn task_names(&self) -> String {

@@ -331,17 +331,14 @@ impl PoolBuilder {
     /// Starts the workers.
     ///
     /// # Errors
-    /// [`Error::Input`] when `workers` or `chunksize` is 0 or `HECATON_WORKERS` is not a positive
+    /// [`Error::Config`] when `workers` or `chunksize` is 0 or `HECATON_WORKERS` is not a positive
     /// number; [`Error::Thread`]; [`Error::Engine`].
     pub fn build(self) -> Result<Pool, Error> {
         let workers = match self.workers {
             Some(workers) => workers,
             None => default_workers()?,
         };
-        let invalid = |message: &str| Error::Input {
-            task: "pool".into(),
-            message: message.into(),
-        };
+        let invalid = |message: &str| Error::Config(message.into());
         if workers == 0 {
             return Err(invalid("a pool needs at least one worker"));
         }
@@ -369,9 +366,11 @@ fn default_workers() -> Result<usize, Error> {
             .trim()
             .parse::<NonZeroUsize>()
             .map(NonZeroUsize::get)
-            .map_err(|_| Error::Input {
-                task: "pool".into(),
-                message: format!("{WORKERS_ENV}={value:?} is not a positive number of workers"),
+            .map_err(|_| {
+                Error::Config(format!(
+                    "{WORKERS_ENV}={value:?}: the variable must be a whole number of workers, at \
+                     least 1"
+                ))
             }),
         Err(_) => Ok(std::thread::available_parallelism().map_or(1, NonZeroUsize::get)),
     }
@@ -540,22 +539,27 @@ impl<'p> Job<'p> {
 
     /// The untyped map the CLI streams: inputs are JSON bytes (or a failure known up front, such
     /// as a malformed input line, which becomes that input's outcome), outcomes are undecoded.
+    ///
+    /// The inputs are read by a thread of their own, as the map needs them (never more than it
+    /// may hold in flight): a source that blocks, such as stdin fed by a slow producer, does not
+    /// hold back the outcomes of the inputs already read. The thread ends at the end of the
+    /// inputs, or, after the map is dropped, once the input it waits for arrives.
+    ///
+    /// # Errors
+    /// [`Error::Thread`] when the input thread cannot start.
     pub fn imap_raw(
         self,
-        inputs: impl Iterator<Item = Result<Vec<u8>, TaskError>> + 'p,
+        inputs: impl Iterator<Item = Result<Vec<u8>, TaskError>> + Send + 'static,
         ordered: bool,
-    ) -> RawImap<'p> {
-        RawImap {
-            stream: self.stream(
-                self.json_tasks(),
-                Box::new(inputs),
-                Delivery {
-                    ordered,
-                    fail_fast: false,
-                    timed: true,
-                },
-            ),
-        }
+    ) -> Result<RawImap<'p>, Error> {
+        let delivery = Delivery {
+            ordered,
+            fail_fast: false,
+            timed: true,
+        };
+        let settings = self.settings(self.json_tasks(), delivery);
+        let stream = MapStream::fed(&self.pool.scheduler, settings, Box::new(inputs))?;
+        Ok(RawImap { stream })
     }
 
     /// The JSON calls of this job, each run under the pool's policy.
@@ -585,13 +589,21 @@ impl<'p> Job<'p> {
         inputs: Box<dyn Iterator<Item = Prepared<R::Input>> + 'p>,
         delivery: Delivery,
     ) -> MapStream<'p, R> {
-        let settings = MapSettings {
+        MapStream::new(
+            &self.pool.scheduler,
+            self.settings(runner, delivery),
+            inputs,
+        )
+    }
+
+    /// The settings of a map of this job run by `runner`.
+    fn settings<R: Runner>(&self, runner: R, delivery: Delivery) -> MapSettings<R> {
+        MapSettings {
             tasks: self.tasks(runner, delivery),
             chunking: self.chunking,
             ordered: delivery.ordered,
             workers: self.pool.workers,
-        };
-        MapStream::new(&self.pool.scheduler, settings, inputs)
+        }
     }
 }
 

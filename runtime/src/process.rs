@@ -167,6 +167,7 @@ impl ProcessBuilder {
             let identity = Identity {
                 task_id: id,
                 attempt: 1,
+                input: None,
             };
             let tasks = JsonTasks {
                 module,

@@ -140,6 +140,7 @@ fn initialized(probe: &Module, initializer: &str, policy: &Policy) -> Result<Liv
     let identity = Identity {
         task_id: task::next_task_id(),
         attempt: 1,
+        input: None,
     };
     let mut live =
         Live::start::<()>(probe, policy, identity, CancelFlag::default()).map_err(|ran| {

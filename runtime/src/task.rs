@@ -217,6 +217,7 @@ impl Live {
 fn settle<T>(store: &mut Store<TaskState>, outcome: Result<T, Failure>) -> Result<T, TaskError> {
     let outcome = outcome.map_err(|failure| classified(store, failure));
     let state = store.data_mut();
+    let prefix = state.print_prefix();
     let Some(captured) = state.captured.as_mut() else {
         return outcome;
     };
@@ -225,14 +226,23 @@ fn settle<T>(store: &mut Store<TaskState>, outcome: Result<T, Failure>) -> Resul
             limit: state.limits.max_output,
         });
     }
-    captured.forward_to_stderr();
+    captured.forward_to_stderr(&prefix);
     outcome
 }
 
-/// The task's error for a failure: what stopped wasmtime, classified, or the host's refusal.
+/// The task's error for a failure: what stopped wasmtime, classified, or the host's refusal. A
+/// trap or an error while the instance was being made is [`TaskError::Instantiate`]; a limit,
+/// a timeout or a cancel keeps its own kind wherever it struck.
 fn classified(store: &mut Store<TaskState>, failure: Failure) -> TaskError {
     match failure {
         Failure::Wasm(error) => classify(error, store.data_mut()),
+        Failure::Start(error) => match classify(error, store.data_mut()) {
+            TaskError::Trap { trap, .. } => {
+                TaskError::Instantiate(format!("the module's start code trapped: {trap}"))
+            }
+            TaskError::Host(message) => TaskError::Instantiate(message),
+            other => other,
+        },
         Failure::Task(error) => error,
     }
 }
@@ -341,8 +351,9 @@ impl JsonTasks {
             .and_then(|instance| call_command(&mut store, &instance, &self.module));
         let outcome = outcome.map_err(|failure| classified(&mut store, failure));
         let memory = store.data().memory_in_use();
+        let overflowed = store.data().output_overflowed();
         let result = match store.data_mut().captured.take() {
-            Some(captured) if captured.overflowed() => Err(TaskError::OutputLimit {
+            _ if overflowed => Err(TaskError::OutputLimit {
                 limit: self.policy.limits.max_output,
             }),
             Some(captured) => outcome.map(|output| {
@@ -377,11 +388,14 @@ fn command_setup(args: &[String], stdio: &CommandStdio, input: &[u8]) -> (Vec<St
 
 /// A fresh instance, its start function and reactor initializer run.
 fn start(store: &mut Store<TaskState>, module: &Module) -> Result<Instance, Failure> {
-    let instance = module.instance_pre().instantiate(&mut *store)?;
+    let instance = module
+        .instance_pre()
+        .instantiate(&mut *store)
+        .map_err(Failure::Start)?;
     if let Some(initialize) = module.initialize_export() {
         // SAFETY: `_initialize` was checked at load to be `(func)`; `instance` is of `module`.
         let func = unsafe { abi::checked_func::<(), ()>(store, &instance, Some(initialize)) }?;
-        func.call(&mut *store, ())?;
+        func.call(&mut *store, ()).map_err(Failure::Start)?;
     }
     Ok(instance)
 }

@@ -303,7 +303,7 @@ fn close_refuses_new_jobs_and_join_waits_for_queued_ones() {
 fn workers_env_and_zero_workers() {
     assert!(matches!(
         Pool::builder().workers(0).build(),
-        Err(Error::Input { .. })
+        Err(Error::Config(_))
     ));
     assert_eq!(pool(3).workers(), 3);
 }
@@ -316,6 +316,7 @@ fn retries_run_a_failed_task_again_and_count_the_attempts() {
         let job = pool.job(&module, "attempt_or_fail").unwrap();
         let outcome = job
             .imap_raw(std::iter::once(Ok(b"3".to_vec())), true)
+            .unwrap()
             .next()
             .unwrap();
         (

@@ -24,8 +24,9 @@ pub(crate) struct BuildArgs {
 
 pub(crate) fn main(args: &BuildArgs) -> anyhow::Result<Exit> {
     let module = build_crate(&args.crate_dir, args.target_dir.as_deref())?;
-    println!("{}", module.display());
-    Ok(Exit::Success)
+    Ok(crate::cli::print_stdout(
+        format!("{}\n", module.display()).as_bytes(),
+    ))
 }
 
 /// Whether `path` is a crate folder to build rather than a module file.
@@ -119,9 +120,9 @@ fn ensure_target_installed() -> anyhow::Result<()> {
     if sysroot.join("lib/rustlib").join(TARGET).is_dir() {
         return Ok(());
     }
-    eprintln!(
-        "hecaton: the {TARGET} target is missing; installing it with `rustup target add {TARGET}`"
-    );
+    crate::cli::say(format_args!(
+        "the {TARGET} target is missing; installing it with `rustup target add {TARGET}`"
+    ));
     let status = Command::new("rustup")
         .args(["target", "add", TARGET])
         .status()

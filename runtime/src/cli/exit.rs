@@ -13,6 +13,8 @@ Exit codes:
   2    usage, load or input error: bad arguments, a module that is not a task module, a build
        failure, a malformed input line
   3    the task was stopped: a trap, a limit, a timeout, an ABI violation
+  4    the output could not be written (a full disk, an I/O error; a closed pipe is not an
+       error: `| head` stops hecaton quietly, with 0)
   130  interrupted (Ctrl-C)";
 
 /// How `hecaton` exits.
@@ -22,6 +24,8 @@ pub(crate) enum Exit {
     TaskFailed,
     Usage,
     TaskStopped,
+    /// Stdout could not be written (not a closed pipe).
+    Output,
     /// Ctrl-C.
     Interrupted,
     /// A WASI command's own exit code.
@@ -47,6 +51,7 @@ impl From<Exit> for ExitCode {
             Exit::TaskFailed => ExitCode::from(1),
             Exit::Usage => ExitCode::from(2),
             Exit::TaskStopped => ExitCode::from(3),
+            Exit::Output => ExitCode::from(4),
             Exit::Interrupted => ExitCode::from(130),
             // WASI exit codes above 255 are truncated by the OS anyway; say "failed" instead.
             Exit::Command(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

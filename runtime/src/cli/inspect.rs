@@ -12,8 +12,8 @@ use crate::cli::Exit;
 /// signature, a WASI command), what it imports (WASI, hecaton's host functions), and its memory.
 #[derive(Debug, Args)]
 pub(crate) struct InspectArgs {
-    /// A module (.wasm or .wat).
-    #[arg(value_name = "MODULE")]
+    /// A module (.wasm or .wat), or a Rust task crate's folder to build first.
+    #[arg(value_name = "MODULE_OR_CRATE")]
     module: PathBuf,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -21,14 +21,19 @@ pub(crate) struct InspectArgs {
 }
 
 pub(crate) fn main(args: &InspectArgs) -> anyhow::Result<Exit> {
-    let module = Module::from_file_in(&Engine::shared()?, &args.module)?;
-    let report = report(&module);
-    if args.json {
-        println!("{report}");
+    let path = if crate::cli::build::is_crate(&args.module) {
+        crate::cli::build::build_crate(&args.module, None)?
     } else {
-        print_text(&report);
-    }
-    Ok(Exit::Success)
+        args.module.clone()
+    };
+    let module = Module::from_file_in(&Engine::shared()?, &path)?;
+    let report = report(&module);
+    let text = if args.json {
+        format!("{report}\n")
+    } else {
+        text(&report)
+    };
+    Ok(crate::cli::print_stdout(text.as_bytes()))
 }
 
 fn report(module: &Module) -> Value {
@@ -60,8 +65,14 @@ fn report(module: &Module) -> Value {
     })
 }
 
-fn print_text(report: &Value) {
-    println!("{}", report["path"].as_str().unwrap_or_default());
+/// The report as text, for a person.
+fn text(report: &Value) -> String {
+    let mut text = String::new();
+    let mut line = |line: String| {
+        text.push_str(&line);
+        text.push('\n');
+    };
+    line(report["path"].as_str().unwrap_or_default().to_owned());
     let mut imports = Vec::new();
     if report["imports_wasi"] == true {
         imports.push("WASI preview 1".to_owned());
@@ -73,18 +84,21 @@ fn print_text(report: &Value) {
     if imports.is_empty() {
         imports.push("none".to_owned());
     }
-    println!("  imports: {}", imports.join(", "));
+    line(format!("  imports: {}", imports.join(", ")));
     match &report["memory"] {
         Value::Object(memory) => {
             let max = memory["max_bytes"].as_u64().map_or_else(
                 || "no maximum".to_owned(),
                 |max| format!("at most {max} bytes"),
             );
-            println!("  memory:  {} bytes initially, {max}", memory["min_bytes"]);
+            line(format!(
+                "  memory:  {} bytes initially, {max}",
+                memory["min_bytes"]
+            ));
         }
-        _ => println!("  memory:  none exported"),
+        _ => line("  memory:  none exported".to_owned()),
     }
-    println!("  tasks:");
+    line("  tasks:".to_owned());
     for task in report["tasks"].as_array().into_iter().flatten() {
         let name = task["name"].as_str().unwrap_or_default();
         let kind = match task["kind"].as_str() {
@@ -99,8 +113,9 @@ fn print_text(report: &Value) {
             }
             _ => "unknown".to_owned(),
         };
-        println!("    {name:<20} {kind}");
+        line(format!("    {name:<20} {kind}"));
     }
+    text
 }
 
 fn join(list: &Value) -> String {

@@ -1,106 +1,112 @@
 //! `hecaton map`: a task over many inputs on every core, like Python's `Pool.map`, streaming JSON
 //! Lines; for WASI commands, GNU parallel for wasm.
 
-use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context, bail};
 use clap::Args;
 use hecaton::{
     CommandInput, CommandOutput, Isolation, Outcome, Pool, TaskError, TaskKind, TaskOutput,
 };
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::cli::Exit;
 use crate::cli::sandbox::{LoadedTask, TaskArgs};
 use crate::cli::stats::Stats;
+use crate::cli::{Exit, output_failed, say};
 
 /// Run a task over many inputs, each in a fresh sandboxed instance, on all cores.
 ///
 /// Inputs are the ARGS, or the lines of --input FILE, or the lines of stdin: one JSON value per
-/// line (JSON Lines). Outputs are JSON Lines on stdout in input order, one per input, starting
-/// before the input ends. With --unordered each line is `{"index":N,"output":V}` as tasks
-/// complete. Without --keep-going the first failure stops the map: every output before it is
-/// written, and the failure is named on stderr with its input index and line.
+/// line (JSON Lines; blank lines at the end are skipped). Outputs are JSON Lines on stdout in
+/// input order, one per input, written as soon as they are ready, while the input is still
+/// being read. With --unordered each line is `{"index":N,"output":V}` as tasks complete.
+/// Without --keep-going the first failure stops the map: every output before it is written,
+/// and the failure is named on stderr with its input index and line. Every line written is
+/// JSON that hecaton encoded itself; a guest's prints reach stderr escaped, each line prefixed
+/// with `[input N]`.
 ///
 /// A WASI command (no --invoke, the module has `_start`) gets each input as its stdin (--stdin,
 /// the default; a JSON string, or any raw line with --lines) or as its last argument (--arg), and
 /// each output is `{"exit_code":N,"stdout":"…","stderr":"…"}`.
+///
+/// Options are read wherever they stand, before or after the inputs; an input that starts with
+/// `-` (other than a number) goes after `--`, as with xargs and GNU parallel.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   hecaton map examples/guests/square --invoke square 1 2 3 4 5      (prints 1 4 9 16 25, one per line)
-  seq 1 1000000 | hecaton map square.wasm --invoke square
-  hecaton map prog.wasm --lines --arg < names.txt")]
+  seq 1 1000000 | hecaton map square.wasm --invoke square -j2
+  hecaton map prog.wasm --lines --arg < names.txt
+  hecaton map prog.wasm --lines --arg -- -n --verbose")]
 pub(crate) struct MapArgs {
     #[command(flatten)]
     task: TaskArgs,
     /// Read inputs from this file, one per line, instead of stdin.
-    #[arg(long, value_name = "FILE", conflicts_with = "inputs")]
+    #[arg(long, value_name = "FILE", conflicts_with = "inputs", help_heading = INPUT_OUTPUT)]
     input: Option<PathBuf>,
-    /// Worker threads [default: HECATON_WORKERS, else the number of cores].
-    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    workers: Option<u32>,
-    /// Inputs per chunk [default: auto: Python's rule (4 chunks per worker, at most 16384 inputs
-    /// each) for known lengths, adaptive for streams].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    chunksize: Option<u32>,
     /// Write outputs as they complete, each with its input index.
-    #[arg(long)]
+    #[arg(long, help_heading = INPUT_OUTPUT)]
     unordered: bool,
     /// Write an error record for a failed input and go on; exit 1 if any failed.
-    #[arg(long)]
+    #[arg(long, help_heading = INPUT_OUTPUT)]
     keep_going: bool,
     /// Write the outputs as one JSON array instead of JSON Lines.
-    #[arg(long, conflicts_with = "unordered")]
+    #[arg(long, conflicts_with = "unordered", help_heading = INPUT_OUTPUT)]
     json_array: bool,
     /// Print figures at the end, on stderr: items, failures by kind, wall time, tasks/s, mean
     /// and p99 task time, peak memory of a task.
-    #[arg(long)]
+    #[arg(long, help_heading = INPUT_OUTPUT)]
     stats: bool,
-    /// No progress bar.
-    #[arg(short, long)]
+    /// No progress bar (there is one only when stderr is a terminal).
+    #[arg(short, long, help_heading = INPUT_OUTPUT)]
     quiet: bool,
-    /// Command: each input is the command's stdin (the default).
-    #[arg(long, conflicts_with = "arg")]
-    stdin: bool,
-    /// Command: each input is appended to the command's arguments.
-    #[arg(long)]
-    arg: bool,
-    /// Command: inputs are raw lines, not JSON strings.
-    #[arg(long)]
-    lines: bool,
-    /// Command: an argument before the input (repeatable).
-    #[arg(long = "argv", value_name = "ARG")]
-    argv: Vec<String>,
+    /// Worker threads [default: HECATON_WORKERS, else the number of cores].
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = SCHEDULING)]
+    workers: Option<u32>,
+    /// Inputs per chunk [default: auto: Python's rule (4 chunks per worker, at most 16384 inputs
+    /// each) for known lengths, adaptive for streams].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = SCHEDULING)]
+    chunksize: Option<u32>,
     /// Run a failed input again, each time in a fresh instance, up to N more times.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, help_heading = SCHEDULING)]
     retries: u32,
     /// How many tasks share an instance: `task` (a fresh instance for every input, the
     /// strongest), `chunk` (one per chunk of inputs, shared by its inputs in turn) or `worker`
     /// (one per worker thread, see --max-tasks-per-instance). Sharing is faster for tiny tasks
     /// and weaker: a task sees what the earlier ones left in memory. A failed task's instance is
     /// never shared; a WASI command always runs in a fresh one.
-    #[arg(long, value_enum, default_value_t = IsolationArg::Task)]
+    #[arg(long, value_enum, default_value_t = IsolationArg::Task, help_heading = SCHEDULING)]
     isolation: IsolationArg,
     /// With --isolation worker: replace a worker's instance after N tasks (Python's
     /// maxtasksperchild) [default: never, within the map].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = SCHEDULING)]
     max_tasks_per_instance: Option<NonZeroUsize>,
-    /// The inputs, as JSON values (a word that is not JSON is a string); put options before them.
-    #[arg(
-        value_name = "INPUTS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    /// Each input is the command's stdin (the default).
+    #[arg(long, conflicts_with = "arg", help_heading = COMMANDS)]
+    stdin: bool,
+    /// Each input is appended to the command's arguments.
+    #[arg(long, help_heading = COMMANDS)]
+    arg: bool,
+    /// Inputs are raw lines, not JSON strings.
+    #[arg(long, help_heading = COMMANDS)]
+    lines: bool,
+    /// An argument before the input (repeatable; `--argv=-v` for one that starts with `-`).
+    #[arg(long = "argv", value_name = "ARG", allow_hyphen_values = true, help_heading = COMMANDS)]
+    argv: Vec<String>,
+    /// The inputs, as JSON values (a word that is not JSON is a string); after `--` when they
+    /// start with `-`.
+    #[arg(value_name = "INPUTS", allow_negative_numbers = true)]
     inputs: Vec<String>,
 }
+
+const INPUT_OUTPUT: &str = "Inputs and outputs";
+const SCHEDULING: &str = "Scheduling";
+const COMMANDS: &str = "WASI commands (a module with `_start`, no --invoke)";
 
 pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
     let LoadedTask {
@@ -136,14 +142,17 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
         job = job.chunksize(chunksize as usize);
     }
     let reader = InputReader::new(&args, command)?;
-    let malformed = Rc::clone(&reader.malformed);
-    let total = reader.total;
-    let interrupted = on_ctrl_c(&pool)?;
-    let outcomes = job.imap_raw(reader, !args.unordered);
-    let mut writer = OutputWriter::new(&args, total, interrupted);
-    let exit = writer.write_all(outcomes)?;
-    if let Some((line, message)) = malformed.borrow_mut().take() {
-        eprintln!("hecaton: input line {line} is not valid: {message}");
+    let malformed = Arc::clone(&reader.malformed);
+    let mut writer = OutputWriter::new(&args, reader.total, reader.source);
+    let interrupted = on_ctrl_c(&pool, writer.progress.clone())?;
+    let outcomes = job.imap_raw(reader, !args.unordered)?;
+    let exit = writer.write_all(outcomes, &interrupted);
+    let malformed = malformed
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    if let (Some((line, message)), Exit::Success) = (malformed, exit) {
+        say(format_args!("input line {line} is not valid: {message}"));
         return Ok(Exit::Usage);
     }
     Ok(exit)
@@ -175,13 +184,14 @@ impl MapArgs {
 }
 
 /// The first Ctrl-C cancels the pool's tasks (the map then writes what finished and exits 130);
-/// a second one exits at once.
-fn on_ctrl_c(pool: &Pool) -> anyhow::Result<Arc<AtomicBool>> {
+/// a second one clears the progress bar and exits at once.
+fn on_ctrl_c(pool: &Pool, progress: ProgressBar) -> anyhow::Result<Arc<AtomicBool>> {
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&interrupted);
     let canceller = pool.canceller();
     ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
+            progress.finish_and_clear();
             std::process::exit(130);
         }
         canceller.cancel();
@@ -191,18 +201,33 @@ fn on_ctrl_c(pool: &Pool) -> anyhow::Result<Arc<AtomicBool>> {
 }
 
 /// A line that is not a valid input: its number and what is wrong.
-type Malformed = Rc<RefCell<Option<(usize, String)>>>;
+type Malformed = Arc<Mutex<Option<(usize, String)>>>;
 
 /// Input lines as they are read.
-type Lines = Box<dyn Iterator<Item = io::Result<Vec<u8>>>>;
+type Lines = Box<dyn Iterator<Item = io::Result<Vec<u8>>> + Send>;
 
-/// The inputs, read lazily: arguments, or the lines of a file or stdin.
+/// Where the inputs come from: what an input's position is called in messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InputSource {
+    /// Command-line arguments: input N is argument N + 1.
+    Arguments,
+    /// Lines of a file or of stdin: input N is line N + 1.
+    Lines,
+}
+
+/// The inputs, read lazily (by the map's input thread): arguments, or the lines of a file or
+/// stdin.
 struct InputReader {
     lines: Lines,
-    /// Inputs that must be JSON (function and numeric tasks) or a command's JSON strings.
+    source: InputSource,
     format: InputFormat,
     keep_going: bool,
+    /// The number of the last line read.
     line: usize,
+    /// Blank lines read and not yet given: inputs if a line follows, skipped at the end.
+    blank_lines: usize,
+    /// The line read after blank lines, given once they are.
+    held: Option<Vec<u8>>,
     /// Set by a fail-fast map at the first malformed line, which ends the input.
     malformed: Malformed,
     total: Option<u64>,
@@ -210,61 +235,106 @@ struct InputReader {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum InputFormat {
+    /// Function and numeric tasks: a JSON value.
     Json,
+    /// A command's stdin or argument, as a JSON string.
     CommandJsonString,
-    CommandRaw,
+    /// A command's stdin: the raw line, any bytes.
+    CommandRawStdin,
+    /// A command's argument: the raw line, which must be UTF-8.
+    CommandRawArg,
 }
 
 impl InputReader {
     fn new(args: &MapArgs, command: bool) -> anyhow::Result<Self> {
-        let format = match (command, args.lines) {
-            (false, _) => InputFormat::Json,
-            (true, false) => InputFormat::CommandJsonString,
-            (true, true) => InputFormat::CommandRaw,
+        let format = match (command, args.lines, args.arg) {
+            (false, _, _) => InputFormat::Json,
+            (true, false, _) => InputFormat::CommandJsonString,
+            (true, true, false) => InputFormat::CommandRawStdin,
+            (true, true, true) => InputFormat::CommandRawArg,
         };
-        let (lines, total): (Lines, Option<u64>) = if !args.inputs.is_empty() {
+        let (lines, total, source): (Lines, Option<u64>, InputSource) = if !args.inputs.is_empty() {
             let inputs: Vec<Vec<u8>> = args
                 .inputs
                 .iter()
                 .map(|arg| argument_input(arg, format))
                 .collect();
             let total = inputs.len() as u64;
-            (Box::new(inputs.into_iter().map(Ok)), Some(total))
+            let inputs = Box::new(inputs.into_iter().map(Ok));
+            (inputs, Some(total), InputSource::Arguments)
         } else if let Some(path) = &args.input {
             let file = File::open(path)
                 .with_context(|| format!("cannot open input file {}", path.display()))?;
-            (Box::new(lines_of(BufReader::new(file))), None)
+            let total = progress_shown(args).then(|| count_lines(path)).flatten();
+            let lines = Box::new(lines_of(BufReader::with_capacity(64 << 10, file)));
+            (lines, total, InputSource::Lines)
         } else {
-            (Box::new(lines_of(io::stdin().lock())), None)
+            let stdin = BufReader::with_capacity(64 << 10, io::stdin());
+            (Box::new(lines_of(stdin)), None, InputSource::Lines)
         };
         Ok(Self {
             lines,
+            source,
             format,
             keep_going: args.keep_going,
             line: 0,
-            malformed: Rc::default(),
+            blank_lines: 0,
+            held: None,
+            malformed: Arc::default(),
             total,
         })
     }
 
     /// Checks one line; `Err` is a line that is not a valid input.
     fn parse(&self, line: Vec<u8>) -> Result<Vec<u8>, String> {
+        let utf8 = |line: &[u8]| {
+            std::str::from_utf8(line)
+                .map(drop)
+                .map_err(|error| format!("not UTF-8 ({error}): {}", shown(line)))
+        };
         match self.format {
-            InputFormat::CommandRaw => Ok(line),
-            InputFormat::Json => match serde_json::from_slice::<serde::de::IgnoredAny>(&line) {
-                Ok(_) => Ok(line),
-                Err(error) => Err(format!(
-                    "not JSON ({error}): {}",
-                    String::from_utf8_lossy(&line)
-                )),
-            },
+            InputFormat::CommandRawStdin => Ok(line),
+            InputFormat::CommandRawArg => utf8(&line).map(|()| line),
+            InputFormat::Json => {
+                utf8(&line)?;
+                match serde_json::from_slice::<serde::de::IgnoredAny>(&line) {
+                    Ok(_) => Ok(line),
+                    Err(error) => Err(format!("not JSON ({error}): {}", shown(&line))),
+                }
+            }
             InputFormat::CommandJsonString => match serde_json::from_slice::<String>(&line) {
                 Ok(text) => Ok(text.into_bytes()),
                 Err(error) => Err(format!(
                     "not a JSON string ({error}); use --lines for raw lines: {}",
-                    String::from_utf8_lossy(&line)
+                    shown(&line)
                 )),
             },
+        }
+    }
+
+    /// The next line that is an input: blank lines count only when a line follows them.
+    fn next_line(&mut self) -> Option<io::Result<Vec<u8>>> {
+        if self.blank_lines > 0 && self.held.is_some() {
+            self.blank_lines -= 1;
+            return Some(Ok(Vec::new()));
+        }
+        if let Some(line) = self.held.take() {
+            return Some(Ok(line));
+        }
+        loop {
+            let line = match self.lines.next()? {
+                Ok(line) => line,
+                Err(error) => return Some(Err(error)),
+            };
+            if self.source == InputSource::Arguments || !line.trim_ascii().is_empty() {
+                if self.blank_lines == 0 {
+                    return Some(Ok(line));
+                }
+                self.held = Some(line);
+                self.blank_lines -= 1;
+                return Some(Ok(Vec::new()));
+            }
+            self.blank_lines += 1;
         }
     }
 }
@@ -273,29 +343,49 @@ impl Iterator for InputReader {
     type Item = Result<Vec<u8>, TaskError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.malformed.borrow().is_some() {
+        if self
+            .malformed
+            .lock()
+            .is_ok_and(|malformed| malformed.is_some())
+        {
             return None;
         }
-        let line = self.lines.next()?;
+        let line = self.next_line()?;
         self.line += 1;
         let parsed = line
             .map_err(|error| format!("cannot read: {error}"))
             .and_then(|line| self.parse(line));
+        let place = match self.source {
+            InputSource::Arguments => "argument",
+            InputSource::Lines => "line",
+        };
         match parsed {
             Ok(input) => Some(Ok(input)),
             Err(message) if self.keep_going => Some(Err(TaskError::BadInput {
-                message: format!("line {}: {message}", self.line),
+                message: format!("{place} {}: {message}", self.line),
             })),
             Err(message) => {
-                *self.malformed.borrow_mut() = Some((self.line, message));
+                if let Ok(mut malformed) = self.malformed.lock() {
+                    *malformed = Some((self.line, message));
+                }
                 None
             }
         }
     }
 }
 
+/// At most 80 characters of an input, printable, for a message.
+fn shown(line: &[u8]) -> String {
+    let text = hecaton::printable(&line[..line.len().min(80)]);
+    if line.len() > 80 {
+        format!("{text}…")
+    } else {
+        text
+    }
+}
+
 /// The lines of `reader` without their line ending.
-fn lines_of(reader: impl BufRead + 'static) -> impl Iterator<Item = io::Result<Vec<u8>>> {
+fn lines_of(reader: impl BufRead + Send + 'static) -> impl Iterator<Item = io::Result<Vec<u8>>> {
     reader.split(b'\n').map(|line| {
         line.map(|mut line| {
             if line.last() == Some(&b'\r') {
@@ -306,6 +396,25 @@ fn lines_of(reader: impl BufRead + 'static) -> impl Iterator<Item = io::Result<V
     })
 }
 
+/// The number of lines in a regular file (a total for the progress bar), or `None` for a pipe or
+/// a file that cannot be read.
+fn count_lines(path: &std::path::Path) -> Option<u64> {
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let mut reader = BufReader::with_capacity(1 << 20, File::open(path).ok()?);
+    let (mut lines, mut last) = (0u64, b'\n');
+    loop {
+        let buffer = reader.fill_buf().ok()?;
+        let Some(&end) = buffer.last() else { break };
+        lines += buffer.iter().filter(|&&byte| byte == b'\n').count() as u64;
+        last = end;
+        let len = buffer.len();
+        reader.consume(len);
+    }
+    Some(lines + u64::from(last != b'\n'))
+}
+
 /// An argument as an input: JSON as it is, any other word as a JSON string (function tasks); the
 /// text itself (commands).
 fn argument_input(arg: &str, format: InputFormat) -> Vec<u8> {
@@ -314,43 +423,82 @@ fn argument_input(arg: &str, format: InputFormat) -> Vec<u8> {
             arg.as_bytes().to_vec()
         }
         InputFormat::Json => Value::String(arg.to_owned()).to_string().into_bytes(),
-        InputFormat::CommandJsonString | InputFormat::CommandRaw => arg.as_bytes().to_vec(),
+        InputFormat::CommandJsonString => Value::String(arg.to_owned()).to_string().into_bytes(),
+        InputFormat::CommandRawStdin | InputFormat::CommandRawArg => arg.as_bytes().to_vec(),
     }
+}
+
+/// Whether the progress bar is drawn: stderr is a terminal and `--quiet` was not given.
+fn progress_shown(args: &MapArgs) -> bool {
+    !args.quiet && io::stderr().is_terminal()
 }
 
 /// Writes outcomes as JSON Lines (or one array), with a progress bar on a terminal.
 struct OutputWriter {
-    out: BufWriter<io::StdoutLock<'static>>,
+    out: BufWriter<io::Stdout>,
     ordered: bool,
     keep_going: bool,
     json_array: bool,
+    source: InputSource,
     progress: ProgressBar,
     written: u64,
-    interrupted: Arc<AtomicBool>,
+    failed: u64,
     stats: Option<Stats>,
 }
 
+/// Why writing stopped early.
+enum Stop {
+    /// Stdout failed; the exit that says so.
+    Output(Exit),
+}
+
+impl From<io::Error> for Stop {
+    fn from(error: io::Error) -> Self {
+        Self::Output(output_failed(&error))
+    }
+}
+
 impl OutputWriter {
-    fn new(args: &MapArgs, total: Option<u64>, interrupted: Arc<AtomicBool>) -> Self {
-        let progress = if args.quiet || !io::stderr().is_terminal() {
-            ProgressBar::hidden()
-        } else {
+    fn new(args: &MapArgs, total: Option<u64>, source: InputSource) -> Self {
+        let progress = if progress_shown(args) {
             progress_bar(total)
+        } else {
+            ProgressBar::hidden()
         };
         Self {
-            out: BufWriter::with_capacity(64 << 10, io::stdout().lock()),
+            out: BufWriter::with_capacity(64 << 10, io::stdout()),
             ordered: !args.unordered,
             keep_going: args.keep_going,
             json_array: args.json_array,
+            source,
             progress,
             written: 0,
-            interrupted,
+            failed: 0,
             stats: args.stats.then(Stats::new),
         }
     }
 
-    /// Writes every outcome; stops at the first failure unless keep-going.
-    fn write_all(&mut self, mut outcomes: hecaton::RawImap<'_>) -> anyhow::Result<Exit> {
+    /// Writes every outcome; stops at the first failure unless keep-going, or when stdout
+    /// fails (a closed pipe: quietly, with success).
+    fn write_all(&mut self, outcomes: hecaton::RawImap<'_>, interrupted: &AtomicBool) -> Exit {
+        let exit = match self.write_outcomes(outcomes, interrupted) {
+            Ok(exit) => exit,
+            Err(Stop::Output(exit)) => {
+                self.progress.finish_and_clear();
+                return exit;
+            }
+        };
+        match self.finish() {
+            Ok(()) => exit,
+            Err(Stop::Output(exit)) => exit,
+        }
+    }
+
+    fn write_outcomes(
+        &mut self,
+        mut outcomes: hecaton::RawImap<'_>,
+        interrupted: &AtomicBool,
+    ) -> Result<Exit, Stop> {
         let mut exit = Exit::Success;
         if self.json_array {
             self.out.write_all(b"[")?;
@@ -360,9 +508,7 @@ impl OutputWriter {
             let next = match outcomes.try_next() {
                 Some(outcome) => Some(outcome),
                 None => {
-                    if self.flush().is_err() {
-                        return Ok(Exit::Success);
-                    }
+                    self.out.flush()?;
                     outcomes.next()
                 }
             };
@@ -371,46 +517,50 @@ impl OutputWriter {
             if let Some(stats) = &mut self.stats {
                 stats.record(&outcome);
             }
-            if self.interrupted.load(Ordering::SeqCst)
-                && outcome.result == Err(TaskError::Cancelled)
-            {
+            if interrupted.load(Ordering::SeqCst) && outcome.result == Err(TaskError::Cancelled) {
                 return self.interrupt(outcome, outcomes);
             }
             let record = match &outcome.result {
                 Ok(output) => self.output_record(outcome.index, output),
                 Err(_) if self.keep_going => {
                     exit = Exit::TaskFailed;
+                    self.failed += 1;
+                    self.progress.set_message(format!("{} failed", self.failed));
                     self.error_record(&outcome)
                 }
                 Err(error) => {
                     self.finish()?;
-                    eprintln!(
-                        "hecaton: input {} (line {}) failed{}: {error}",
+                    say(format_args!(
+                        "input {}{} failed{}: {error}",
                         outcome.index,
-                        outcome.index + 1,
+                        self.place(outcome.index),
                         attempts_note(outcome.attempts)
-                    );
+                    ));
                     return Ok(Exit::of(error));
                 }
             };
-            if self.write_record(&record).is_err() {
-                // A closed stdout (`| head`) is not an error.
-                return Ok(Exit::Success);
-            }
+            self.write_record(&record)?;
         }
-        self.finish()?;
         Ok(exit)
+    }
+
+    /// Where input `index` came from, for a message: ` (line N)`, or nothing for an argument.
+    fn place(&self, index: usize) -> String {
+        match self.source {
+            InputSource::Lines => format!(" (line {})", index + 1),
+            InputSource::Arguments => String::new(),
+        }
     }
 
     /// Ctrl-C: the first unfinished input is `gap`. Unordered, every finished output is still
     /// written; ordered, nothing after the gap can be, and the count of those lost is reported.
-    fn interrupt(&mut self, gap: Outcome, outcomes: hecaton::RawImap<'_>) -> anyhow::Result<Exit> {
+    fn interrupt(&mut self, gap: Outcome, outcomes: hecaton::RawImap<'_>) -> Result<Exit, Stop> {
         let mut lost = 0u64;
         for outcome in outcomes {
             match (&outcome.result, self.ordered) {
                 (Ok(output), false) => {
                     let record = self.output_record(outcome.index, output);
-                    let _ = self.write_record(&record);
+                    self.write_record(&record)?;
                 }
                 (Ok(_), true) => lost += 1,
                 (Err(_), _) => {}
@@ -418,32 +568,37 @@ impl OutputWriter {
         }
         self.finish()?;
         if self.ordered {
-            eprintln!(
-                "hecaton: interrupted at input {}: {} outputs written; {lost} finished outputs after it were not written (ordered output)",
+            say(format_args!(
+                "interrupted at input {}: {} outputs written; {lost} finished outputs after it were not written (ordered output)",
                 gap.index, self.written
-            );
+            ));
         } else {
-            eprintln!("hecaton: interrupted: {} outputs written", self.written);
+            say(format_args!(
+                "interrupted: {} outputs written",
+                self.written
+            ));
         }
         Ok(Exit::Interrupted)
     }
 
     /// Closes the array, flushes, clears the progress bar, reports the stats.
-    fn finish(&mut self) -> anyhow::Result<()> {
-        self.finish_array()?;
-        let _ = self.flush();
+    fn finish(&mut self) -> Result<(), Stop> {
         self.progress.finish_and_clear();
-        if let Some(stats) = &self.stats {
-            eprintln!("{}", stats.report());
+        if self.json_array {
+            self.out.write_all(b"]\n")?;
+        }
+        self.out.flush()?;
+        if let Some(stats) = self.stats.take() {
+            let _ = writeln!(io::stderr().lock(), "{}", stats.report());
         }
         Ok(())
     }
 
+    /// An output's line: the task's JSON (which the host re-encoded itself: one line of valid
+    /// JSON whatever the guest wrote), or a command's record; with its index when unordered.
     fn output_record(&self, index: usize, output: &TaskOutput) -> Vec<u8> {
         let value = match output {
-            TaskOutput::Json(bytes) if !bytes.contains(&b'\n') => bytes.clone(),
-            TaskOutput::Json(bytes) => serde_json::from_slice::<Value>(bytes)
-                .map_or_else(|_| bytes.clone(), |value| value.to_string().into_bytes()),
+            TaskOutput::Json(bytes) => bytes.clone(),
             TaskOutput::Command(output) => command_json(output).to_string().into_bytes(),
             _ => b"null".to_vec(),
         };
@@ -462,14 +617,15 @@ impl OutputWriter {
             Err(error) => (error.kind(), error.to_string()),
             Ok(_) => ("none", String::new()),
         };
-        json!({
+        let mut record = json!({
             "index": outcome.index,
-            "line": outcome.index + 1,
             "attempts": outcome.attempts,
             "error": {"kind": kind, "message": message},
-        })
-        .to_string()
-        .into_bytes()
+        });
+        if self.source == InputSource::Lines {
+            record["line"] = json!(outcome.index + 1);
+        }
+        record.to_string().into_bytes()
     }
 
     fn write_record(&mut self, record: &[u8]) -> io::Result<()> {
@@ -484,17 +640,6 @@ impl OutputWriter {
         }
         self.written += 1;
         Ok(())
-    }
-
-    fn finish_array(&mut self) -> io::Result<()> {
-        if self.json_array {
-            self.out.write_all(b"]\n")?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
     }
 }
 
@@ -515,14 +660,19 @@ fn command_json(output: &CommandOutput) -> Value {
 }
 
 fn progress_bar(total: Option<u64>) -> ProgressBar {
+    let rate = |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+        let _ = write!(w, "{:.0}/s", state.per_sec());
+    };
     let bar = match total {
         Some(total) => ProgressBar::new(total).with_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} tasks  {per_sec}  ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template("{bar:40} {pos}/{len} tasks  {rate}  ETA {eta}  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key("rate", rate),
         ),
         None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} {pos} tasks  {per_sec}  {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            ProgressStyle::with_template("{spinner} {pos} tasks  {rate}  {elapsed}  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner())
+                .with_key("rate", rate),
         ),
     };
     bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));

@@ -9,6 +9,8 @@ mod run;
 mod sandbox;
 mod stats;
 
+use std::fmt::Display;
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -46,7 +48,15 @@ struct CompletionsArgs {
 }
 
 pub(crate) fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // `--help` and `--version` are "errors" that print to stdout; a closed or full
+            // stdout loses them, and is no reason to panic.
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
     init_logging(cli.verbose);
     let outcome = match cli.command {
         Command::Build(args) => build::main(&args),
@@ -54,23 +64,62 @@ pub(crate) fn main() -> ExitCode {
         Command::Map(args) => map::main(args),
         Command::Inspect(args) => inspect::main(&args),
         Command::Compile(args) => compile::main(&args),
-        Command::Completions(args) => {
-            clap_complete::generate(
-                args.shell,
-                &mut Cli::command(),
-                "hecaton",
-                &mut std::io::stdout(),
-            );
-            Ok(Exit::Success)
-        }
+        Command::Completions(args) => completions(args.shell),
     };
     match outcome {
         Ok(exit) => exit.into(),
         Err(error) => {
-            eprintln!("hecaton: error: {error:#}");
+            say(format_args!("error: {}", chain(&error)));
             Exit::Usage.into()
         }
     }
+}
+
+/// Writes `hecaton: MESSAGE` on stderr. A closed or full stderr loses the message; it never
+/// panics (as `eprintln!` would).
+pub(crate) fn say(message: impl Display) {
+    let _ = writeln!(io::stderr().lock(), "hecaton: {message}");
+}
+
+/// Writes `text` to stdout and flushes it: a closed pipe is a quiet stop (`Exit::Success`),
+/// any other write error a failure of its own.
+pub(crate) fn print_stdout(text: &[u8]) -> Exit {
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(text).and_then(|()| stdout.flush()) {
+        Ok(()) => Exit::Success,
+        Err(error) => output_failed(&error),
+    }
+}
+
+/// The exit for an error writing stdout: none for a closed pipe (`| head`), else the error
+/// named on stderr and [`Exit::Output`].
+pub(crate) fn output_failed(error: &io::Error) -> Exit {
+    if error.kind() == io::ErrorKind::BrokenPipe {
+        return Exit::Success;
+    }
+    say(format_args!("cannot write the output: {error}"));
+    Exit::Output
+}
+
+/// An error and its causes, each cause said once: a cause whose text the message already
+/// holds (a `thiserror` message that shows its source) is not repeated.
+fn chain(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+/// `hecaton completions SHELL`: the script, written once it is whole.
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<Exit> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "hecaton", &mut script);
+    Ok(print_stdout(&script))
 }
 
 /// Logs go to stderr, nothing by default beyond errors; each line names its worker thread.

@@ -5,28 +5,29 @@ use clap::Args;
 use hecaton::{CommandOutput, Module, Process, ProcessBuilder, Stdio, TaskError, TaskKind};
 use serde_json::Value;
 
-use crate::cli::Exit;
 use crate::cli::sandbox::{LoadedTask, TaskArgs};
+use crate::cli::{Exit, print_stdout, say};
 
 /// Run one task in a fresh sandboxed instance and print its output as JSON.
 ///
 /// A function or numeric task takes its arguments as JSON values (`7`, `'"text"'`, `'{"a": 1}'`;
 /// a word that is not JSON is taken as a string): one argument is the task's input, several are
-/// an array. A WASI command runs with the arguments as its argv and the terminal's stdin, stdout
-/// and stderr, and exits with its exit code.
+/// an array. A WASI command runs with the arguments as its argv, the terminal's stdin, and its
+/// stdout and stderr passed through (stderr with control characters escaped, each capped by
+/// --max-output), and exits with its exit code.
+///
+/// Options are read wherever they stand; an argument that starts with `-` (other than a
+/// number) goes after `--`, as with xargs and GNU parallel.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   hecaton run examples/guests/square --invoke square 7
-  hecaton run prog.wasm -- a b c")]
+  hecaton run examples/guests/square 7 --invoke square
+  hecaton run prog.wasm -- -v --output - a b c")]
 pub(crate) struct RunArgs {
     #[command(flatten)]
     task: TaskArgs,
-    /// The task's arguments; put options before them.
-    #[arg(
-        value_name = "ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    /// The task's arguments (after `--` when they start with `-`).
+    #[arg(value_name = "ARGS", allow_negative_numbers = true)]
     args: Vec<String>,
 }
 
@@ -50,16 +51,13 @@ pub(crate) fn main(args: RunArgs) -> anyhow::Result<Exit> {
     let process = process.spawn(&task, &input)?;
     on_ctrl_c(&process)?;
     match process.join::<Value>() {
-        Ok(output) => {
-            println!("{output}");
-            Ok(Exit::Success)
-        }
+        Ok(output) => Ok(print_stdout(format!("{output}\n").as_bytes())),
         Err(TaskError::Cancelled) => {
-            eprintln!("hecaton: interrupted");
+            say("interrupted");
             Ok(Exit::Interrupted)
         }
         Err(error) => {
-            eprintln!("hecaton: task `{task}` failed: {error}");
+            say(format_args!("task `{task}` failed: {error}"));
             Ok(Exit::of(&error))
         }
     }
@@ -75,11 +73,11 @@ fn run_command(
     match process.join::<CommandOutput>() {
         Ok(output) => Ok(Exit::Command(output.exit_code)),
         Err(TaskError::Cancelled) => {
-            eprintln!("hecaton: interrupted");
+            say("interrupted");
             Ok(Exit::Interrupted)
         }
         Err(error) => {
-            eprintln!("hecaton: {} failed: {error}", module.path().display());
+            say(format_args!("{} failed: {error}", module.path().display()));
             Ok(Exit::of(&error))
         }
     }

@@ -4,6 +4,7 @@
 
 mod capabilities;
 mod classify;
+mod host_stream;
 mod limits;
 mod poll;
 mod wasi;
@@ -23,7 +24,7 @@ pub(crate) use poll::link_poll;
 pub(crate) use wasi::CapturedOutput;
 pub use wasi::Stdio;
 pub(crate) use wasi::link_wasi;
-use wasi::wasi_context;
+use wasi::{WatchedOutput, wasi_context};
 
 use crate::{Engine, TaskError};
 
@@ -38,8 +39,11 @@ pub(crate) struct TaskState {
     wasi_setup: Option<WasiSetup>,
     /// The task's captured stdout and stderr, once its WASI context exists.
     pub(crate) captured: Option<CapturedOutput>,
+    /// A command's stdout and stderr passed through to the host's ([`Stdio::Inherit`]).
+    passed_through: Option<[host_stream::HostStream; 2]>,
     task_id: u64,
     attempt: u32,
+    input: Option<usize>,
     pub(crate) limits: Limits,
     memory_in_use: u64,
     cancel: CancelFlag,
@@ -87,6 +91,7 @@ impl TaskState {
     /// The task's WASI context, made on first use.
     fn wasi_ctx(&mut self) -> &mut WasiP1Ctx {
         let (setup, limits, captured) = (&mut self.wasi_setup, &self.limits, &mut self.captured);
+        let passed_through = &mut self.passed_through;
         let started = &mut self.wasi_started;
         self.wasi.get_or_insert_with(|| {
             *started = Some(Instant::now());
@@ -96,8 +101,11 @@ impl TaskState {
                 stdio: Stdio::Diagnostics { stdin: Vec::new() },
                 capabilities: Arc::default(),
             });
-            let (ctx, output) = wasi_context(&setup, limits);
-            *captured = output;
+            let (ctx, watched) = wasi_context(&setup, limits);
+            match watched {
+                WatchedOutput::Captured(output) => *captured = Some(output),
+                WatchedOutput::PassedThrough(streams) => *passed_through = Some(streams),
+            }
             ctx
         })
     }
@@ -107,11 +115,21 @@ impl TaskState {
     pub(crate) fn begin_task(&mut self, identity: Identity) {
         self.task_id = identity.task_id;
         self.attempt = identity.attempt;
+        self.input = identity.input;
         self.deadline = self
             .limits
             .timeout
             .map(|timeout| (Instant::now() + timeout, timeout));
         self.stopped = None;
+    }
+
+    /// What starts each line of the task's prints on the host's stderr: the map input it runs
+    /// on, else its task id.
+    pub(crate) fn print_prefix(&self) -> String {
+        match self.input {
+            Some(index) => format!("[input {index}] "),
+            None => format!("[task {}] ", self.task_id),
+        }
     }
 
     /// Bytes of linear memory the task has (its peak: memory never shrinks).
@@ -127,11 +145,7 @@ impl TaskState {
         }
         // A task that goes on writing after its output limit (ignoring the write errors) is
         // stopped here rather than left to spin.
-        if self
-            .captured
-            .as_ref()
-            .is_some_and(CapturedOutput::overflowed)
-        {
+        if self.output_overflowed() {
             let limit = self.limits.max_output;
             return Err(self.stop(TaskError::OutputLimit { limit }));
         }
@@ -141,6 +155,18 @@ impl TaskState {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Whether the task wrote more than its output limit to its stdout or its stderr.
+    pub(crate) fn output_overflowed(&self) -> bool {
+        self.captured
+            .as_ref()
+            .is_some_and(CapturedOutput::overflowed)
+            || self
+                .passed_through
+                .iter()
+                .flatten()
+                .any(host_stream::HostStream::overflowed)
     }
 
     /// Records why the task is being stopped and returns the error that unwinds the guest.
@@ -201,6 +227,9 @@ impl CancelFlag {
 pub(crate) struct Identity {
     pub(crate) task_id: u64,
     pub(crate) attempt: u32,
+    /// The index of the map input the task runs on (`None` for a process): what prefixes the
+    /// task's prints on the host's stderr.
+    pub(crate) input: Option<usize>,
 }
 
 /// A fresh store for one task, its limiter and epoch deadline armed.
@@ -220,8 +249,10 @@ pub(crate) fn new_store(
         wasi: None,
         wasi_setup,
         captured: None,
+        passed_through: None,
         task_id: identity.task_id,
         attempt: identity.attempt,
+        input: identity.input,
         limits: limits.clone(),
         memory_in_use: 0,
         stopped: None,

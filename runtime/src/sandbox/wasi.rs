@@ -6,12 +6,15 @@ use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
+use crate::sandbox::host_stream::{HostStream, HostTarget};
 use crate::sandbox::{Access, Limits, TaskState, WasiSetup};
 
 /// Where a WASI command's standard streams go.
 #[derive(Clone, Debug)]
 pub enum Stdio {
-    /// The host's own stdin, stdout and stderr, as `hecaton run` gives a command.
+    /// The host's own stdin, stdout and stderr, as `hecaton run` gives a command: stdout byte
+    /// for byte, stderr made [`printable`](crate::printable) (no control character a guest
+    /// writes reaches the host's stderr as it is), each capped at the output limit.
     Inherit,
     /// Stdin from these bytes; stdout and stderr captured, each up to the output limit.
     Capture {
@@ -45,8 +48,10 @@ impl CapturedOutput {
     }
 
     /// Copies what the task wrote since the last copy to the host's stderr (its prints, for a
-    /// function task).
-    pub(crate) fn forward_to_stderr(&mut self) {
+    /// function task): line by line, each line made printable and prefixed with `prefix`, so
+    /// that a guest can neither write control characters to a terminal nor a line that looks
+    /// like hecaton's own.
+    pub(crate) fn forward_to_stderr(&mut self, prefix: &str) {
         use std::io::Write;
         let (stdout, stderr) = (self.stdout.contents(), self.stderr.contents());
         let (stdout_new, stderr_new) = (
@@ -58,8 +63,11 @@ impl CapturedOutput {
         }
         let mut host_stderr = std::io::stderr().lock();
         // Diagnostics only: a closed stderr loses them, nothing else.
-        let _ = host_stderr.write_all(stdout_new);
-        let _ = host_stderr.write_all(stderr_new);
+        for new in [stdout_new, stderr_new] {
+            if !new.is_empty() {
+                let _ = host_stderr.write_all(crate::text::prefixed_lines(prefix, new).as_bytes());
+            }
+        }
         self.forwarded = (stdout.len(), stderr.len());
     }
 
@@ -73,16 +81,32 @@ impl CapturedOutput {
 }
 
 /// Adds WASI preview 1 to `linker`, for modules that import it.
+///
+/// `proc_exit` is hecaton's own: wasmtime-wasi's refuses a status of 126 or more with an error
+/// of its own kind, which would make a guest's `exit(200)` look like a failure of the host. Here
+/// every status is the guest's exit, as a process's `exit` is.
 pub(crate) fn link_wasi(linker: &mut Linker<TaskState>) -> wasmtime::Result<()> {
-    p1::add_to_linker_sync(linker, TaskState::wasi_ctx)
+    p1::add_to_linker_sync(linker, TaskState::wasi_ctx)?;
+    linker.allow_shadowing(true);
+    linker.func_wrap(
+        hecaton_abi::WASI_MODULE,
+        "proc_exit",
+        |status: i32| -> wasmtime::Result<()> { Err(wasmtime_wasi::I32Exit(status).into()) },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// The streams of a task's WASI context that the host watches: captured, or passed through to
+/// the host's own.
+pub(crate) enum WatchedOutput {
+    Captured(CapturedOutput),
+    PassedThrough([HostStream; 2]),
 }
 
 /// A WASI context with these arguments and streams and the granted capabilities, and nothing
 /// else of the host: no other variable, directory or socket. Clocks and random are available.
-pub(crate) fn wasi_context(
-    setup: &WasiSetup,
-    limits: &Limits,
-) -> (WasiP1Ctx, Option<CapturedOutput>) {
+pub(crate) fn wasi_context(setup: &WasiSetup, limits: &Limits) -> (WasiP1Ctx, WatchedOutput) {
     let (stdio, capabilities) = (&setup.stdio, &setup.capabilities);
     let mut builder = WasiCtxBuilder::new();
     builder.arg(&*setup.program);
@@ -100,10 +124,14 @@ pub(crate) fn wasi_context(
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false);
-    let captured = match stdio {
+    let watched = match stdio {
         Stdio::Inherit => {
-            builder.inherit_stdio();
-            None
+            let stdout = HostStream::new(HostTarget::Stdout, limits.max_output);
+            let stderr = HostStream::new(HostTarget::Stderr, limits.max_output);
+            builder.inherit_stdin();
+            builder.stdout(stdout.clone());
+            builder.stderr(stderr.clone());
+            WatchedOutput::PassedThrough([stdout, stderr])
         }
         Stdio::Capture { stdin } | Stdio::Diagnostics { stdin } => {
             // One byte over the limit tells a stream that reached it from one that exceeded it.
@@ -118,8 +146,8 @@ pub(crate) fn wasi_context(
             builder.stdin(MemoryInputPipe::new(stdin.clone()));
             builder.stdout(captured.stdout.clone());
             builder.stderr(captured.stderr.clone());
-            Some(captured)
+            WatchedOutput::Captured(captured)
         }
     };
-    (builder.build_p1(), captured)
+    (builder.build_p1(), watched)
 }

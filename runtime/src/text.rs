@@ -1,0 +1,137 @@
+//! Text a guest produced, made safe to show on a terminal: what hecaton writes is its own.
+//!
+//! A guest's messages, prints and stderr can hold anything: escape sequences that move the
+//! cursor or retitle the window, carriage returns that overwrite a line, bytes that are not
+//! UTF-8, a newline followed by a line that looks like hecaton's own. Before such text reaches a
+//! terminal, every control character (C0 but tab, DEL, C1) and every Unicode format character
+//! that reorders text (bidirectional overrides) is written as an escape (`\n`, `\u{1b}`), and
+//! every byte that is not UTF-8 as `\xNN`. Printable text, tabs included, is left as it is.
+
+use std::fmt::Write as _;
+
+/// `bytes` as one printable line: control characters escaped (newlines too), invalid UTF-8 as
+/// `\xNN`.
+///
+/// ```
+/// assert_eq!(hecaton::printable(b"ok\x1b[2J\nhecaton: forged\xff"), r"ok\u{1b}[2J\nhecaton: forged\xff");
+/// ```
+pub fn printable(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    push_printable(&mut out, bytes);
+    out
+}
+
+/// Appends `bytes` to `out` as [`printable`] does.
+pub(crate) fn push_printable(out: &mut String, bytes: &[u8]) {
+    for chunk in bytes.utf8_chunks() {
+        push_escaped(out, chunk.valid(), false);
+        push_invalid(out, chunk.invalid());
+    }
+}
+
+/// One write of a stream of text made printable, newlines kept: `carry` holds the start of a
+/// UTF-8 sequence the previous write ended in, and keeps the one this write ends in.
+pub(crate) fn printable_stream(carry: &mut Vec<u8>, bytes: &[u8]) -> String {
+    let mut input = std::mem::take(carry);
+    input.extend_from_slice(bytes);
+    let mut out = String::with_capacity(input.len());
+    let mut rest = &input[..];
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(text) => {
+                push_escaped(&mut out, text, true);
+                return out;
+            }
+            Err(error) => {
+                let (valid, after) = rest.split_at(error.valid_up_to());
+                // `valid_up_to` bytes are UTF-8, as the error says.
+                push_escaped(
+                    &mut out,
+                    std::str::from_utf8(valid).unwrap_or_default(),
+                    true,
+                );
+                let Some(len) = error.error_len() else {
+                    // A sequence the next write may complete.
+                    carry.extend_from_slice(after);
+                    return out;
+                };
+                push_invalid(&mut out, &after[..len]);
+                rest = &after[len..];
+            }
+        }
+    }
+}
+
+fn push_escaped(out: &mut String, text: &str, keep_newlines: bool) {
+    for c in text.chars() {
+        if needs_escape(c) && !(keep_newlines && c == '\n') {
+            let _ = write!(out, "{}", c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+fn push_invalid(out: &mut String, bytes: &[u8]) {
+    for byte in bytes {
+        let _ = write!(out, "\\x{byte:02x}");
+    }
+}
+
+/// Whether `c` must not reach a terminal as it is: a control character other than tab, or a
+/// format character that reorders or hides text.
+fn needs_escape(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// The lines of `bytes` (a final line without a newline included), each made [`printable`] and
+/// prefixed with `prefix`, newline-terminated: how a guest's prints reach hecaton's stderr.
+pub(crate) fn prefixed_lines(prefix: &str, bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + prefix.len());
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    for line in bytes.split(|&byte| byte == b'\n') {
+        out.push_str(prefix);
+        push_printable(&mut out, line.strip_suffix(b"\r").unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_and_invalid_utf8_are_escaped() {
+        assert_eq!(printable("a\tb ü".as_bytes()), "a\tb ü");
+        assert_eq!(printable(b"\r\x07\x08\x7f"), r"\r\u{7}\u{8}\u{7f}");
+        assert_eq!(printable("\u{9b}31m".as_bytes()), r"\u{9b}31m");
+        assert_eq!(printable("x\u{202e}y".as_bytes()), r"x\u{202e}y");
+        assert_eq!(printable(b"\xc3"), r"\xc3");
+    }
+
+    #[test]
+    fn a_stream_keeps_newlines_and_completes_split_sequences() {
+        let mut carry = Vec::new();
+        let csi = "\u{9b}".as_bytes();
+        assert_eq!(
+            printable_stream(&mut carry, &[b"a\n\x1b", &csi[..1]].concat()),
+            "a\n\\u{1b}"
+        );
+        assert_eq!(
+            printable_stream(&mut carry, &[&csi[1..], b"\xff!"].concat()),
+            "\\u{9b}\\xff!"
+        );
+        assert!(carry.is_empty());
+    }
+
+    #[test]
+    fn every_guest_line_gets_the_prefix() {
+        assert_eq!(
+            prefixed_lines("[input 3] ", b"one\nhecaton: input 9 failed\r\n\x1b[1Alast"),
+            "[input 3] one\n[input 3] hecaton: input 9 failed\n[input 3] \\u{1b}[1Alast\n"
+        );
+        assert_eq!(prefixed_lines("> ", b"only\n"), "> only\n");
+    }
+}

@@ -88,7 +88,7 @@ mod scheduler;
 mod snapshot;
 mod task;
 
-pub use cache::{CACHE_DIR_ENV, ModuleCache};
+pub use cache::{CACHE_DIR_ENV, ModuleCache, UntrustedCache};
 pub use engine::{DEFAULT_MAX_STACK, EPOCH_TICK, Engine, EngineBuilder};
 pub use error::{Error, TaskError};
 pub use isolation::Isolation;

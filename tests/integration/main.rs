@@ -3,7 +3,8 @@
 
 // The ABI: lying pointers, lengths and statuses are ABI violations, never host panics.
 mod abi_violations;
-// The compile cache: hits, and corrupt, truncated or foreign entries recompiled.
+// The compile cache: hits; corrupt, truncated or foreign entries recompiled; untrusted folders,
+// keys and planted entries never run.
 mod cache;
 // Capabilities granted, never inherited: directories, variables; a map of hostile inputs.
 mod capabilities;

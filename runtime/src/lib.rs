@@ -89,7 +89,7 @@ mod snapshot;
 mod task;
 
 pub use cache::{CACHE_DIR_ENV, ModuleCache, UntrustedCache};
-pub use engine::{DEFAULT_MAX_STACK, EPOCH_TICK, Engine, EngineBuilder};
+pub use engine::{DEFAULT_MAX_STACK, EPOCH_TICK, Engine, EngineBuilder, MemoryReset};
 pub use error::{Error, TaskError};
 pub use isolation::Isolation;
 pub use map::Outcome;

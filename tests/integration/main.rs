@@ -10,6 +10,8 @@ mod cache;
 mod capabilities;
 // `hecaton run` and `hecaton build` through the real binary: output, exit codes, messages.
 mod cli;
+// A reused pooling slot shows no task the memory of the task before, thousands of times over.
+mod freshness;
 // Rust guests through the SDK: serde values, several arguments, `Err`, panics, identity.
 mod guest_sdk;
 // A fresh instance for every task: a global counter is 1 on every call.

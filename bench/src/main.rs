@@ -20,7 +20,8 @@
 //!    default chunks;
 //! 6. [`snapshot`]: an initializer paid once — a snapshot against building the table in every
 //!    task, and against Python's `Pool(initializer=…)`;
-//! 7. [`plot`]: the picture, throughput against task size.
+//! 7. [`plot`]: the picture, throughput against task size;
+//! 8. [`reset`]: a pooling slot's memory reset for a task dirtying many scattered pages.
 //!
 //! One module per contender: [`hecaton_rows`], [`raw`], [`native`], [`python`], [`cli`]; the
 //! guest is `bench/guests/bench-tasks` ([`guest`]).
@@ -38,6 +39,7 @@ mod plot;
 mod python;
 mod raw;
 mod report;
+mod reset;
 mod snapshot;
 mod sweep;
 mod tiny;
@@ -86,6 +88,8 @@ enum Section {
     Initializer,
     /// 7. The picture: throughput against task size, drawn to docs/throughput.svg.
     Plot,
+    /// 8. Memory reset: a task dirtying many scattered pages.
+    Reset,
 }
 
 /// How many items each kind of row runs.
@@ -115,6 +119,8 @@ pub struct Plan {
     pub plain_initializer_items: u64,
     /// Lookups from the snapshotted table (and in Python's initialized pool).
     pub snapshot_items: u64,
+    /// Tasks per row of the memory reset section.
+    pub reset_items: u64,
 }
 
 impl Plan {
@@ -134,6 +140,7 @@ impl Plan {
             isolation_items: items * 10,
             plain_initializer_items: 40 / scale,
             snapshot_items: 20_000 / scale,
+            reset_items: 20_000 / scale,
         }
     }
 }
@@ -199,6 +206,11 @@ fn main() -> Result<()> {
     }
     if let Some(guest) = guest.as_ref().filter(|_| runs(Section::Plot)) {
         plot::section(guest, args.quick)?;
+    }
+    if runs(Section::Reset) {
+        for table in reset::tables(plan.reset_items)? {
+            table.print();
+        }
     }
     println!("\nload average at the end: {}", load_average());
     Ok(())

@@ -218,7 +218,7 @@ fn read_output(store: &Store<()>, memory: Memory, record: usize) -> Result<u64> 
 
 /// wasmtime 48's `Error` is its own type, not a `std::error::Error` (without wasmtime's `anyhow`
 /// feature, which this workspace leaves off): it is carried into anyhow as its text.
-trait IntoAnyhow<T> {
+pub trait IntoAnyhow<T> {
     fn into_anyhow(self) -> Result<T>;
 }
 

@@ -25,6 +25,63 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 pub struct Engine {
     inner: wasmtime::Engine,
     fuel: bool,
+    memory_reset: MemoryReset,
+}
+
+/// How a pooling slot's linear memory is made fresh again between the tasks that use it, chosen
+/// once per engine (see [`Engine::memory_reset`]). Either way the next task sees the module's
+/// initial memory and nothing of the previous task's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MemoryReset {
+    /// Linux's `PAGEMAP_SCAN` ioctl (6.7+) finds the pages the task dirtied, which are rewritten
+    /// in place (up to 2 MiB of them; the rest are returned to the kernel): the fast way, used
+    /// when no swap is active.
+    PagemapScan,
+    /// The first 2 MiB of the memory are rewritten whatever the task touched, and every page
+    /// beyond is returned to the kernel with `madvise(MADV_DONTNEED)` (faulting back in, as zeros
+    /// or the module's image, when the next task touches it): used when swap is active (or the
+    /// kernel has no `PAGEMAP_SCAN`, or `/proc/swaps` cannot be read).
+    Madvise,
+}
+
+impl MemoryReset {
+    /// A short name: `pagemap-scan` or `madvise`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PagemapScan => "pagemap-scan",
+            Self::Madvise => "madvise",
+        }
+    }
+
+    /// The reset for this machine: `PAGEMAP_SCAN` only when the kernel has it and `/proc/swaps`
+    /// (read once, here) lists no swap.
+    fn for_this_machine() -> Self {
+        let swaps = std::fs::read_to_string("/proc/swaps").ok();
+        Self::choose(
+            swaps.as_deref(),
+            wasmtime::PoolingAllocationConfig::is_pagemap_scan_available(),
+        )
+    }
+
+    /// The decision, given the text of `/proc/swaps` (`None` when it could not be read) and
+    /// whether the kernel has `PAGEMAP_SCAN`.
+    fn choose(swaps: Option<&str>, pagemap_scan_available: bool) -> Self {
+        // `/proc/swaps` is a header line, then one line per active swap area.
+        let no_swap =
+            swaps.is_some_and(|text| text.lines().skip(1).all(|line| line.trim().is_empty()));
+        if no_swap && pagemap_scan_available {
+            Self::PagemapScan
+        } else {
+            Self::Madvise
+        }
+    }
+}
+
+impl std::fmt::Display for MemoryReset {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.name())
+    }
 }
 
 /// Settings for an [`Engine`]; made by [`Engine::builder`].
@@ -59,12 +116,15 @@ impl EngineBuilder {
     /// [`Error::Engine`] when wasmtime rejects the configuration on this machine, or
     /// [`Error::Thread`] when the epoch thread cannot start.
     pub fn build(self) -> Result<Engine, Error> {
-        let inner = wasmtime::Engine::new(&config(&self))
+        let memory_reset = MemoryReset::for_this_machine();
+        tracing::debug!("engine: memory reset {memory_reset}");
+        let inner = wasmtime::Engine::new(&config(&self, memory_reset))
             .map_err(|error| Error::Engine(format!("{error:#}")))?;
         spawn_epoch_ticker(&inner)?;
         Ok(Engine {
             inner,
             fuel: self.fuel,
+            memory_reset,
         })
     }
 }
@@ -92,6 +152,12 @@ impl Engine {
         self.fuel
     }
 
+    /// How this engine makes a pooling slot's memory fresh between tasks: decided when the
+    /// engine was made, by whether the machine had swap active then (`hecaton -v` logs it).
+    pub fn memory_reset(&self) -> MemoryReset {
+        self.memory_reset
+    }
+
     /// The process-wide engine, made on first use; what [`Module::from_file`](crate::Module::from_file)
     /// compiles for.
     ///
@@ -117,7 +183,7 @@ impl Engine {
 }
 
 /// Every wasmtime knob hecaton sets, one comment each.
-fn config(settings: &EngineBuilder) -> wasmtime::Config {
+fn config(settings: &EngineBuilder, memory_reset: MemoryReset) -> wasmtime::Config {
     let mut config = wasmtime::Config::new();
     // Deterministic CPU budgets, only when asked for: metering slows every task.
     config.consume_fuel(settings.fuel);
@@ -129,7 +195,9 @@ fn config(settings: &EngineBuilder) -> wasmtime::Config {
     // Trap errors carry the wasm backtrace (wasmtime's default), reported in `TaskError::Trap`.
     // Instances come from preallocated slots: a fresh instance per task costs microseconds, and
     // linear memories start as copy-on-write images of the module's data segments.
-    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling()));
+    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling(
+        memory_reset,
+    )));
     config.memory_init_cow(true);
     config
 }
@@ -139,20 +207,45 @@ const KEEP_RESIDENT: usize = 2 << 20;
 
 /// The pooling allocator's slots: enough for every worker and process of a busy host, each
 /// memory able to grow to the wasm32 maximum (the per-task limit is the store's limiter).
-fn pooling() -> wasmtime::PoolingAllocationConfig {
+fn pooling(memory_reset: MemoryReset) -> wasmtime::PoolingAllocationConfig {
     let mut pooling = wasmtime::PoolingAllocationConfig::new();
     pooling.total_core_instances(1000);
     pooling.total_memories(1000);
     pooling.total_tables(1000);
     pooling.max_memory_size(1 << 32);
-    // A freed slot keeps this much of its memory and table resident and zeroes only the pages the
-    // task dirtied (found with the `PAGEMAP_SCAN` ioctl where the kernel has it, Linux 6.7+),
-    // instead of an `madvise` that returns every page to the kernel and faults it back in for the
-    // next task: fewer system calls and page faults per task, and less contention on the
-    // process's memory-map lock between workers.
+    // How a freed slot is made fresh for the next task (`MemoryReset`): what "a fresh instance
+    // per task" rests on when instances reuse slots.
+    //
+    // With `PAGEMAP_SCAN` (Linux 6.7+), a slot keeps up to 2 MiB of its memory and table
+    // resident and rewrites only the pages the task dirtied, instead of an `madvise` that
+    // returns every page to the kernel and faults it back in for the next task: fewer system
+    // calls and page faults per task, and less contention on the process's memory-map lock
+    // between workers. But wasmtime 48's scan asks for dirty pages that are *present*
+    // (`PAGE_IS_PRESENT`; wasmtime PR #14357): a dirty page the kernel has swapped out is a
+    // swap entry, not present, so it is skipped: neither rewritten nor (unless the scan stopped
+    // before reaching it) decommitted, and when it is read back the next task in the slot sees
+    // the previous task's data. So the scan
+    // is used only when `/proc/swaps` lists no swap when the engine is made; a swap turned on
+    // later is not seen, and neither is a page the kernel is migrating at the very moment of a
+    // scan (a migration entry is not present either: compaction or NUMA balancing, a window of
+    // microseconds). The scan also reports at most 32 dirty regions and decommits everything
+    // after the 32nd: correct, but a guest that dirties many scattered pages faults most of them
+    // back in on every task (bench section 8 measures it).
+    //
+    // Without the scan, wasmtime's reset (`pagemap_disabled::reset_with_pagemap`, in
+    // wasmtime 48's `runtime/vm`) rewrites the first `keep_resident` bytes of the memory whatever
+    // the task touched, and `madvise`s the rest away. Both halves are safe with swap: rewriting a
+    // swapped-out page faults it back in before every byte of it is overwritten, and
+    // `MADV_DONTNEED` drops swap entries along with present pages. Keeping 2 MiB resident still
+    // pays without the scan: in bench section 8, 1.0-1.2x the throughput of keeping nothing for
+    // a task that dirties 8 pages, 1.3-1.7x for one that dirties 200 (whose page faults cost
+    // about 3 us each).
     pooling.linear_memory_keep_resident(KEEP_RESIDENT);
     pooling.table_keep_resident(KEEP_RESIDENT);
-    pooling.pagemap_scan(wasmtime::Enabled::Auto);
+    pooling.pagemap_scan(match memory_reset {
+        MemoryReset::PagemapScan => wasmtime::Enabled::Yes,
+        MemoryReset::Madvise => wasmtime::Enabled::No,
+    });
     pooling
 }
 
@@ -171,4 +264,33 @@ fn spawn_epoch_ticker(engine: &wasmtime::Engine) -> Result<(), Error> {
         })
         .map(drop)
         .map_err(Error::Thread)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MemoryReset;
+
+    const HEADER: &str = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
+
+    #[test]
+    fn pagemap_scan_only_without_swap() {
+        let with_swap = format!("{HEADER}/swapfile  file  4194300  0  -2\n");
+        assert_eq!(
+            MemoryReset::choose(Some(HEADER), true),
+            MemoryReset::PagemapScan
+        );
+        assert_eq!(
+            MemoryReset::choose(Some(&with_swap), true),
+            MemoryReset::Madvise
+        );
+        assert_eq!(
+            MemoryReset::choose(Some(HEADER), false),
+            MemoryReset::Madvise
+        );
+        assert_eq!(
+            MemoryReset::choose(None, true),
+            MemoryReset::Madvise,
+            "unreadable: assume swap"
+        );
+    }
 }

@@ -90,8 +90,8 @@ mod snapshot;
 mod task;
 mod text;
 
-pub use cache::{CACHE_DIR_ENV, ModuleCache};
-pub use engine::{DEFAULT_MAX_STACK, EPOCH_TICK, Engine, EngineBuilder};
+pub use cache::{CACHE_DIR_ENV, ModuleCache, UntrustedCache};
+pub use engine::{DEFAULT_MAX_STACK, EPOCH_TICK, Engine, EngineBuilder, MemoryReset};
 pub use error::{Error, TaskError};
 pub use isolation::Isolation;
 pub use map::Outcome;

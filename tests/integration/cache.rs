@@ -1,15 +1,44 @@
 //! The compile cache: a second load comes from disk; a corrupt, truncated or foreign entry is
-//! detected, compiled again and overwritten.
+//! detected, compiled again and overwritten; and, since an entry is native code run outside the
+//! sandbox, an entry or a folder that someone else could have written is never run.
 
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use hecaton::{Engine, Module, ModuleCache, Process};
+use hecaton::{Engine, Module, ModuleCache, Process, UntrustedCache};
 use hecaton_tests::guests::SQUARE;
 
-fn fresh_cache(name: &str) -> ModuleCache {
+/// `nobody`: the owner of the files "another user" wrote.
+const ANOTHER_USER: u32 = 65534;
+
+/// The temporary folder of one test, removed first.
+fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hecaton-cache-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    ModuleCache::new(dir)
+    dir
+}
+
+/// An empty cache with a key of its own, both in `scratch(name)`.
+fn fresh_cache(name: &str) -> ModuleCache {
+    let dir = scratch(name);
+    ModuleCache::new(dir.join("cache")).key_file(dir.join("config/cache-key"))
+}
+
+fn key_file(cache: &ModuleCache) -> PathBuf {
+    cache.dir().parent().unwrap().join("config/cache-key")
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().mode() & 0o777
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn chown_to_another_user(path: &Path) {
+    std::os::unix::fs::chown(path, Some(ANOTHER_USER), Some(ANOTHER_USER))
+        .expect("chown needs root, as in CI");
 }
 
 fn entries(cache: &ModuleCache) -> Vec<PathBuf> {
@@ -119,4 +148,136 @@ fn a_snapshot_compiles_through_the_module_cache() {
         .collect();
     assert_eq!(entries(&cache).len(), 3);
     assert_eq!(written, again, "nothing compiled or written again");
+}
+
+#[test]
+fn folder_key_and_entries_are_private() {
+    let cache = fresh_cache("private");
+    load(&cache);
+    let key = key_file(&cache);
+    assert_eq!(mode(cache.dir()), 0o700);
+    assert_eq!(mode(key.parent().unwrap()), 0o700);
+    assert_eq!(mode(&key), 0o600);
+    assert_eq!(std::fs::metadata(&key).unwrap().len(), 32);
+    let stored = entries(&cache);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(mode(&stored[0]), 0o600);
+    cache.check().unwrap();
+}
+
+/// A cache folder that fails the checks is neither read nor written; the module still runs.
+fn untrusted_folder_is_not_used(cache: &ModuleCache) {
+    assert_eq!(square_of_7(&load(cache)), 49);
+    assert_eq!(entries(cache), [] as [PathBuf; 0], "nothing written");
+}
+
+#[test]
+fn world_writable_folder_is_not_used() {
+    let cache = fresh_cache("world-writable");
+    std::fs::create_dir_all(cache.dir()).unwrap();
+    chmod(cache.dir(), 0o777);
+    assert!(matches!(
+        cache.check(),
+        Err(UntrustedCache::Permissions { mode: 0o777, .. })
+    ));
+    untrusted_folder_is_not_used(&cache);
+}
+
+#[test]
+fn folder_of_another_user_is_not_used() {
+    let cache = fresh_cache("another-user");
+    std::fs::create_dir_all(cache.dir()).unwrap();
+    chmod(cache.dir(), 0o700);
+    chown_to_another_user(cache.dir());
+    assert!(matches!(
+        cache.check(),
+        Err(UntrustedCache::Owner {
+            owner: ANOTHER_USER,
+            ..
+        })
+    ));
+    untrusted_folder_is_not_used(&cache);
+}
+
+#[test]
+fn a_key_others_can_read_is_not_used() {
+    let cache = fresh_cache("readable-key");
+    load(&cache);
+    let entry = entries(&cache).remove(0);
+    chmod(&key_file(&cache), 0o644);
+    assert!(matches!(
+        cache.check(),
+        Err(UntrustedCache::Permissions { mode: 0o644, .. })
+    ));
+    std::fs::remove_file(&entry).unwrap();
+    untrusted_folder_is_not_used(&cache);
+}
+
+/// Two modules whose `square` differ: `planted` returns 7², `victim` returns 7 + 1.
+fn planted_and_victim(dir: &Path) -> (PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    let module = |name: &str, body: &str| {
+        let path = dir.join(name);
+        let wat = format!("(module (func (export \"square\") (param i64) (result i64) {body}))");
+        std::fs::write(&path, wat).unwrap();
+        path
+    };
+    (
+        module("planted.wat", "local.get 0 local.get 0 i64.mul"),
+        module("victim.wat", "local.get 0 i64.const 1 i64.add"),
+    )
+}
+
+/// Compiles `planted` and `victim` into a cache, copies the planted entry (valid in itself: its
+/// tag was written by hecaton) over the victim's, damages it with `plant`, and loads the victim
+/// again: its own code must run, not the planted code.
+fn planted_entry_is_not_run(name: &str, plant: impl FnOnce(&Path)) {
+    let cache = fresh_cache(name);
+    let (planted, victim) = planted_and_victim(&cache.dir().parent().unwrap().join("wat"));
+    let engine = Engine::shared().unwrap();
+    let load = |path: &Path| Module::from_file_cached(&engine, path, &cache).unwrap();
+    assert_eq!(square_of_7(&load(&planted)), 49);
+    let planted_entry = entries(&cache).remove(0);
+    assert_eq!(square_of_7(&load(&victim)), 8);
+    let victim_entry = entries(&cache)
+        .into_iter()
+        .find(|entry| *entry != planted_entry)
+        .unwrap();
+    std::fs::copy(&planted_entry, &victim_entry).unwrap();
+    plant(&victim_entry);
+    assert_eq!(square_of_7(&load(&victim)), 8, "the planted entry was run");
+}
+
+#[test]
+fn planted_entry_owned_by_another_user_is_not_run() {
+    planted_entry_is_not_run("planted-foreign", chown_to_another_user);
+}
+
+#[test]
+fn planted_entry_others_can_write_is_not_run() {
+    planted_entry_is_not_run("planted-writable", |entry| chmod(entry, 0o666));
+}
+
+/// The tag covers the entry's name: a valid entry under another entry's name, written by this
+/// very user, is refused too.
+#[test]
+fn planted_entry_of_this_user_is_not_run() {
+    planted_entry_is_not_run("planted-own", |_| {});
+}
+
+/// A cache made with another key (another machine's, another user's) is compiled again.
+#[test]
+fn entries_of_another_key_are_recompiled() {
+    let cache = fresh_cache("another-key");
+    load(&cache);
+    let entry = entries(&cache).remove(0);
+    let first = std::fs::read(&entry).unwrap();
+    let other_key = cache.dir().parent().unwrap().join("other/cache-key");
+    let other = ModuleCache::new(cache.dir()).key_file(other_key);
+    assert_eq!(square_of_7(&load(&other)), 49);
+    assert_ne!(
+        std::fs::read(&entry).unwrap(),
+        first,
+        "rewritten for the other key"
+    );
 }

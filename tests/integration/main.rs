@@ -3,12 +3,15 @@
 
 // The ABI: lying pointers, lengths and statuses are ABI violations, never host panics.
 mod abi_violations;
-// The compile cache: hits, and corrupt, truncated or foreign entries recompiled.
+// The compile cache: hits; corrupt, truncated or foreign entries recompiled; untrusted folders,
+// keys and planted entries never run.
 mod cache;
 // Capabilities granted, never inherited: directories, variables; a map of hostile inputs.
 mod capabilities;
 // `hecaton run` and `hecaton build` through the real binary: output, exit codes, messages.
 mod cli;
+// A reused pooling slot shows no task the memory of the task before, thousands of times over.
+mod freshness;
 // Rust guests through the SDK: serde values, several arguments, `Err`, panics, identity.
 mod guest_sdk;
 // A fresh instance for every task: a global counter is 1 on every call.

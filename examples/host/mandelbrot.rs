@@ -2,7 +2,7 @@
 //! tiles, one task per tile on the pool, assemble them and write `target/mandelbrot.png`.
 //!
 //! ```text
-//! cargo run -p hecaton --example mandelbrot
+//! cargo run --release -p hecaton --example mandelbrot
 //! ```
 //!
 //! Each tile is a [`Tile`] (serialized to JSON for the guest, `examples/guests/mandelbrot`) and

@@ -3,7 +3,7 @@
 //! best of 3 runs each).
 //!
 //! ```text
-//! cargo run -p hecaton --example primes
+//! cargo run --release -p hecaton --example primes
 //! ```
 //!
 //! Each range is one task in a fresh instance of `examples/guests/primes`. The ranges get slower

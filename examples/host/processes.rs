@@ -1,7 +1,7 @@
 //! The seed's first program: five processes that each say who they are, joined in order.
 //!
 //! ```text
-//! cargo run -p hecaton --example processes
+//! cargo run --release -p hecaton --example processes
 //! ```
 //!
 //! Python's `Process(target=info, args=(f'Process-{i}',))` becomes

@@ -3,7 +3,7 @@
 //! backoff, deciding per kind of failure (`TaskError::kind()`) what is worth another try.
 //!
 //! ```text
-//! cargo run -p hecaton --example retrying
+//! cargo run --release -p hecaton --example retrying
 //! ```
 //!
 //! `Pool::builder().retries(n)` retries every failure at once, the same way for all; this shows

@@ -3,7 +3,7 @@
 //! and the whole map ends within about its timeout.
 //!
 //! ```text
-//! cargo run -p hecaton --example untrusted
+//! cargo run --release -p hecaton --example untrusted
 //! ```
 //!
 //! The plugin, `examples/guests/plugin`, reverses text, but loops forever on `loop`, allocates

@@ -2,8 +2,8 @@
 //! per file, the guest reading each through WASI `std::fs`.
 //!
 //! ```text
-//! cargo run -p hecaton --example wordcount            # the repository's guest/abi folder
-//! cargo run -p hecaton --example wordcount -- DIR     # any folder of text files
+//! cargo run --release -p hecaton --example wordcount            # the repository's guest/abi folder
+//! cargo run --release -p hecaton --example wordcount -- DIR     # any folder of text files
 //! ```
 //!
 //! The host lists the folder; the tasks of `examples/guests/wordcount` see it as `/docs` and

@@ -86,7 +86,7 @@ pub mod __private {
         let input = match serde_json::from_slice::<I>(input) {
             Ok(input) => input,
             Err(error) => {
-                let message = format!("the input does not fit `{signature}`: {error}");
+                let message = format!("the input does not fit {signature}: {error}");
                 return abi::result(hecaton_abi::STATUS_BAD_INPUT, message.into_bytes());
             }
         };

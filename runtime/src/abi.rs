@@ -203,10 +203,10 @@ where
 /// The start of a guest's bytes, for messages.
 fn preview(bytes: &[u8]) -> String {
     let shown = &bytes[..bytes.len().min(80)];
-    let text = String::from_utf8_lossy(shown);
+    let text = crate::text::printable(shown);
     if shown.len() < bytes.len() {
-        format!("{text:?}…")
+        format!("`{text}`…")
     } else {
-        format!("{text:?}")
+        format!("`{text}`")
     }
 }

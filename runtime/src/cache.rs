@@ -53,11 +53,22 @@ const TAG_LEN: usize = 32;
 /// than a cache that silently misses. On platforms other than Unix there are no owners and modes to check
 /// (permissions are access lists): the key still authenticates every entry, and the key and the
 /// cache are only as private as the folders the user keeps them in.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct ModuleCache {
     dir: PathBuf,
     key_file: Option<PathBuf>,
+    /// Called with the module's path before a module the cache lacks is compiled.
+    announce_compile: Option<fn(&Path)>,
 }
+
+/// Two caches are the same when they keep the same entries: the same folder and key.
+impl PartialEq for ModuleCache {
+    fn eq(&self, other: &Self) -> bool {
+        self.dir == other.dir && self.key_file == other.key_file
+    }
+}
+
+impl Eq for ModuleCache {}
 
 /// Why a cache is not used: a file or folder that someone other than the user could have written
 /// (or, for the key, read), or a key that cannot be had.
@@ -106,6 +117,7 @@ impl ModuleCache {
         Self {
             dir: dir.into(),
             key_file: default_key_file(),
+            announce_compile: None,
         }
     }
 
@@ -123,6 +135,13 @@ impl ModuleCache {
     /// the key can write entries that hecaton runs.
     pub fn key_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.key_file = Some(path.into());
+        self
+    }
+
+    /// Calls `announce` with a module's path just before a module this cache does not hold is
+    /// compiled (seconds, for a large module), so that a tool can say why it is slow this once.
+    pub fn announce_compile(mut self, announce: fn(&Path)) -> Self {
+        self.announce_compile = Some(announce);
         self
     }
 
@@ -163,6 +182,7 @@ impl ModuleCache {
     pub(crate) fn load_or_compile(
         &self,
         engine: &Engine,
+        path: &Path,
         wasm: &[u8],
         compile: impl FnOnce() -> wasmtime::Result<wasmtime::Module>,
     ) -> wasmtime::Result<wasmtime::Module> {
@@ -176,6 +196,9 @@ impl ModuleCache {
         let entry = Entry::new(&self.dir, engine, wasm);
         if let Some(module) = entry.load(engine, &key) {
             return Ok(module);
+        }
+        if let Some(announce) = self.announce_compile {
+            announce(path);
         }
         let module = compile()?;
         if let Ok(artifact) = module.serialize() {

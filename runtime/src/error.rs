@@ -59,7 +59,7 @@ pub enum Error {
     },
     /// The module needs something hecaton does not run (a 64-bit memory, a WebAssembly proposal
     /// the engine does not enable).
-    #[error("{path} uses {feature}, which hecaton does not run")]
+    #[error("{path} needs {feature}, which hecaton does not run")]
     Unsupported {
         /// The file.
         path: PathBuf,

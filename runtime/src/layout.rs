@@ -28,8 +28,8 @@ pub(crate) fn check(path: &Path, binary: &[u8]) -> Result<(), Error> {
                     if memory.memory64 {
                         return Err(Error::Unsupported {
                             path: path.to_owned(),
-                            feature: "a 64-bit memory (memory64); task modules are wasm32 \
-                                      (guest/abi/ABI.md)"
+                            feature: "a 64-bit memory (the memory64 proposal; task modules \
+                                      are wasm32, see guest/abi/ABI.md)"
                                 .into(),
                         });
                     }

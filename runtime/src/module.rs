@@ -192,7 +192,7 @@ impl Module {
         let binary = to_binary(&path, bytes)?;
         let compile = || wasmtime::Module::new(engine.wasmtime(), &binary);
         let compiled = match cache {
-            Some(cache) => cache.load_or_compile(engine, &binary, compile),
+            Some(cache) => cache.load_or_compile(engine, &path, &binary, compile),
             None => compile(),
         };
         let module = compiled.map_err(|error| Error::Compile {

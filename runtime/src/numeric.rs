@@ -212,9 +212,12 @@ fn numeric_args(params: &[NumType], input: &[u8]) -> Result<Vec<Val>, String> {
         single => vec![single],
     };
     if values.len() != params.len() {
+        let types: Vec<String> = params.iter().map(ToString::to_string).collect();
         return Err(format!(
-            "expected {} numbers, got {}",
+            "the task expects {} arguments ({}) as one JSON array, like [{}]; got {}",
             params.len(),
+            types.join(", "),
+            vec!["0"; params.len()].join(", "),
             values.len()
         ));
     }

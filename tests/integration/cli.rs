@@ -6,7 +6,7 @@ use hecaton_tests::fixture;
 use hecaton_tests::guests::{ECHO, GUESTS_TARGET_DIR, PROBE, ROOT, SQUARE};
 
 /// Runs `hecaton ARGS` with `stdin`; guest crates build into the tests' warm guest target folder.
-fn hecaton(args: &[&str], stdin: &[u8]) -> Output {
+pub(crate) fn hecaton(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hecaton"))
         .args(args)
         .current_dir(ROOT)
@@ -24,11 +24,11 @@ fn hecaton(args: &[&str], stdin: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 

@@ -21,8 +21,14 @@ mod isolation_levels;
 // WAT, C and AssemblyScript tasks written from ABI.md, and numeric exports called with JSON
 // numbers.
 mod languages;
+// Failure kinds say what happened: a guest's exit, `instantiate`, load errors, README's table.
+mod failure_kinds;
+// What hecaton writes is its own: forged lines, control characters, non-UTF-8, capped streams.
+mod hostile_output;
 // Every load error is reported at load time, naming the file and the export or import.
 mod loading;
+// The CLI in real pipes: /dev/full, a closed pipe, flags anywhere, a slow producer, a terminal.
+mod pipes;
 // `Pool`: map, map_all, imap, imap_unordered, starmap, apply, apply_async, close, terminate.
 mod pool;
 // `Process`: spawn, join, id, is_finished, kill.

@@ -112,12 +112,31 @@ fn returns_result(output: &ReturnType) -> bool {
         .is_some_and(|segment| segment.ident == "Result")
 }
 
-/// `square(x: i64)`, for the guest's message when an input does not fit.
+/// `` `square(x: i64)` ``, for the guest's message when an input does not fit; a task of several
+/// arguments says how many it expects and how to give them.
 fn signature_text(function: &ItemFn) -> String {
     let inputs = &function.sig.inputs;
     let args = quote!(#inputs)
         .to_string()
         .replace(" :", ":")
         .replace(" ,", ",");
-    format!("{}({args})", function.sig.ident)
+    let signature = format!("`{}({args})`", function.sig.ident);
+    let names: Vec<String> = inputs
+        .iter()
+        .map(|arg| match arg {
+            FnArg::Typed(arg) => {
+                let pat = &arg.pat;
+                quote!(#pat).to_string()
+            }
+            FnArg::Receiver(_) => "self".to_owned(),
+        })
+        .collect();
+    if names.len() < 2 {
+        return signature;
+    }
+    format!(
+        "{signature}, which expects {} arguments as one JSON array `[{}]`",
+        names.len(),
+        names.join(", ")
+    )
 }

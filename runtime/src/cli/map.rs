@@ -111,6 +111,7 @@ const COMMANDS: &str = "WASI commands (a module with `_start`, no --invoke)";
 pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
     let LoadedTask {
         sandbox,
+        engine,
         module,
         task,
     } = args.task.load()?;
@@ -143,7 +144,8 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
     }
     let reader = InputReader::new(&args, command)?;
     let malformed = Arc::clone(&reader.malformed);
-    let mut writer = OutputWriter::new(&args, reader.total, reader.source);
+    let stats = args.stats.then(|| Stats::new(engine.memory_reset()));
+    let mut writer = OutputWriter::new(&args, reader.total, reader.source, stats);
     let interrupted = on_ctrl_c(&pool, writer.progress.clone())?;
     let outcomes = job.imap_raw(reader, !args.unordered)?;
     let exit = writer.write_all(outcomes, &interrupted);
@@ -459,7 +461,7 @@ impl From<io::Error> for Stop {
 }
 
 impl OutputWriter {
-    fn new(args: &MapArgs, total: Option<u64>, source: InputSource) -> Self {
+    fn new(args: &MapArgs, total: Option<u64>, source: InputSource, stats: Option<Stats>) -> Self {
         let progress = if progress_shown(args) {
             progress_bar(total)
         } else {
@@ -474,7 +476,7 @@ impl OutputWriter {
             progress,
             written: 0,
             failed: 0,
-            stats: args.stats.then(Stats::new),
+            stats,
         }
     }
 

@@ -36,6 +36,7 @@ pub(crate) fn main(args: RunArgs) -> anyhow::Result<Exit> {
         sandbox,
         module,
         task,
+        ..
     } = args.task.load()?;
     let process = Process::builder(&module)
         .limits(sandbox.limits())

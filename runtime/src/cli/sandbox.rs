@@ -12,29 +12,28 @@ use hecaton::{Access, Capabilities, Engine, Limits};
 /// a flag wins over the file, the file over the defaults.
 #[derive(Debug, Default, Args, serde::Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-#[command(next_help_heading = "Limits (per task)")]
 pub(crate) struct SandboxArgs {
     /// Linear memory a task may have (e.g. 64MiB, 1GiB) [default: 256MiB].
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = LIMITS)]
     #[serde(deserialize_with = "size")]
     max_memory: Option<u64>,
     /// Wall-clock time a task may run (e.g. 500ms, 2s, 1m) [default: none].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = LIMITS)]
     #[serde(deserialize_with = "duration")]
     timeout: Option<Duration>,
     /// Fuel a task may burn, a deterministic CPU budget (~1 per wasm instruction) [default: none].
-    #[arg(long, value_name = "UNITS")]
+    #[arg(long, value_name = "UNITS", help_heading = LIMITS)]
     fuel: Option<u64>,
     /// Native stack wasm code may use before a stack overflow [default: 512KiB].
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = LIMITS)]
     #[serde(deserialize_with = "size")]
     max_stack: Option<u64>,
     /// Bytes a task may return, or write to stdout and to stderr each [default: 16MiB].
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = LIMITS)]
     #[serde(deserialize_with = "size")]
     max_output: Option<u64>,
     /// Elements a task's tables may hold [default: 10000].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = LIMITS)]
     max_table_elements: Option<u64>,
     /// Grant a host directory, read-only unless suffixed `:rw`: HOST[::GUEST][:rw|:ro]
     /// (GUEST defaults to HOST).
@@ -53,10 +52,13 @@ pub(crate) struct SandboxArgs {
     )]
     env: Vec<String>,
     /// Read limits and capabilities from a TOML file (flags win over it).
-    #[arg(long, value_name = "FILE", help_heading = "Limits (per task)")]
+    #[arg(long, value_name = "FILE", help_heading = LIMITS)]
     #[serde(skip)]
     config: Option<PathBuf>,
 }
+
+const LIMITS: &str = "Limits (per task)";
+const CACHE: &str = "Compile cache";
 
 impl SandboxArgs {
     /// The settings in force: the flags over the config file, if any. Read once per command;
@@ -268,6 +270,8 @@ pub(crate) struct TaskArgs {
 pub(crate) struct LoadedTask {
     /// The sandbox settings, the `--config` file merged in.
     pub(crate) sandbox: SandboxArgs,
+    /// The engine the module is compiled for.
+    pub(crate) engine: Engine,
     /// The module, snapshotted after its `--initializer`.
     pub(crate) module: hecaton::Module,
     /// The task to call.
@@ -279,9 +283,10 @@ impl TaskArgs {
     /// task.
     pub(crate) fn load(&self) -> anyhow::Result<LoadedTask> {
         let sandbox = self.sandbox.resolve()?;
-        let (module, task) =
-            self.cache
-                .load_task(&sandbox.engine()?, &self.module, self.invoke.clone())?;
+        let engine = sandbox.engine()?;
+        let (module, task) = self
+            .cache
+            .load_task(&engine, &self.module, self.invoke.clone())?;
         let module = match &self.initializer {
             Some(initializer) => {
                 module.snapshot_with(initializer, &sandbox.limits(), &sandbox.capabilities()?)?
@@ -290,6 +295,7 @@ impl TaskArgs {
         };
         Ok(LoadedTask {
             sandbox,
+            engine,
             module,
             task,
         })
@@ -298,19 +304,18 @@ impl TaskArgs {
 
 /// Where compiled modules are cached.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Compile cache")]
 pub(crate) struct CacheArgs {
     /// Folder of compiled modules [default: HECATON_CACHE_DIR, else $XDG_CACHE_HOME/hecaton, else
     /// ~/.cache/hecaton].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = CACHE)]
     cache_dir: Option<PathBuf>,
     /// Compile the module afresh and store nothing.
-    #[arg(long, conflicts_with = "cache_dir")]
+    #[arg(long, conflicts_with = "cache_dir", help_heading = CACHE)]
     no_cache: bool,
     /// Run a precompiled module (`hecaton compile` output, `.cwasm`). UNSAFE for untrusted files:
     /// a precompiled module is machine code that is not validated, so only use it on files you
     /// compiled yourself or otherwise trust.
-    #[arg(long)]
+    #[arg(long, help_heading = CACHE)]
     allow_precompiled: bool,
 }
 
@@ -360,6 +365,22 @@ impl CacheArgs {
             (_, true) => None,
             (Some(dir), false) => Some(hecaton::ModuleCache::new(dir)),
             (None, false) => hecaton::ModuleCache::per_user(),
+        };
+        if let Some(Err(why)) = cache.as_ref().map(hecaton::ModuleCache::check) {
+            crate::cli::say(format_args!(
+                "compile cache not used ({why}); compiling instead"
+            ));
+        }
+        let cache = match cache {
+            Some(cache) if std::io::IsTerminal::is_terminal(&std::io::stderr()) => {
+                Some(cache.announce_compile(|path| {
+                    crate::cli::say(format_args!(
+                        "compiling {} (cached for next time)…",
+                        path.display()
+                    ));
+                }))
+            }
+            cache => cache,
         };
         let loaded = match cache {
             Some(cache) => hecaton::Module::from_file_cached(engine, path, &cache),

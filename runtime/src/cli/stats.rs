@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use hecaton::Outcome;
+use hecaton::{MemoryReset, Outcome};
 
 /// Buckets of task time grow by 2%: p99 is exact to 2%, for any number of tasks.
 const BUCKET_GROWTH: f64 = 1.02;
@@ -16,11 +16,14 @@ pub(crate) struct Stats {
     total_time: Duration,
     histogram: Vec<u64>,
     peak_memory: u64,
+    /// How the engine resets pooled memory between tasks.
+    memory_reset: MemoryReset,
 }
 
 impl Stats {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(memory_reset: MemoryReset) -> Self {
         Self {
+            memory_reset,
             started: Instant::now(),
             items: 0,
             failures: BTreeMap::new(),
@@ -68,13 +71,15 @@ impl Stats {
             "stats: {} items, failures: {failures}\n\
              stats: wall {:.3} s, {:.0} tasks/s\n\
              stats: task time mean {}, p99 {}\n\
-             stats: peak linear memory of a task {:.1} MiB",
+             stats: peak linear memory of a task {:.1} MiB\n\
+             stats: memory reset between tasks: {}",
             self.items,
             wall.as_secs_f64(),
             self.items as f64 / wall.as_secs_f64().max(1e-9),
             human(mean),
             human(self.percentile(0.99)),
             self.peak_memory as f64 / (1 << 20) as f64,
+            self.memory_reset.name(),
         )
     }
 
@@ -129,7 +134,7 @@ mod tests {
 
     #[test]
     fn p99_and_failures_by_kind() {
-        let mut stats = Stats::new();
+        let mut stats = Stats::new(MemoryReset::Madvise);
         for i in 0..1000 {
             stats.record(&outcome(if i < 990 { 10 } else { 5000 }, i % 100 == 0));
         }
@@ -146,6 +151,10 @@ mod tests {
         );
         assert!(
             report.contains("peak linear memory of a task 2.0 MiB"),
+            "{report}"
+        );
+        assert!(
+            report.contains("memory reset between tasks: madvise"),
             "{report}"
         );
     }

@@ -134,10 +134,11 @@ fn read_result(
 }
 
 /// The guest's JSON output re-encoded by the host: one compact JSON value, valid UTF-8, every
-/// control character escaped, object keys in sorted order — whatever bytes the guest wrote, the
-/// host passes on only JSON it encoded itself. Refused: text that is not JSON, strings that are
-/// not UTF-8, numbers out of `f64`'s range, and nesting deeper than 128 levels (the depth the
-/// host's parser takes without risking its own stack).
+/// control character escaped ([`crate::to_json_line`]), object keys in sorted order, numbers
+/// exactly as written (serde_json's `arbitrary_precision`: no integer becomes a float) —
+/// whatever bytes the guest wrote, the host passes on only JSON it encoded itself. Refused: text
+/// that is not JSON, strings that are not UTF-8 or hold a lone surrogate, and nesting deeper
+/// than 128 levels (the depth the host's parser takes without risking its own stack).
 pub(crate) fn canonical_json(payload: &[u8]) -> Result<Vec<u8>, String> {
     // The common case, a plain integer, is canonical already.
     if is_plain_integer(payload) {
@@ -145,7 +146,8 @@ pub(crate) fn canonical_json(payload: &[u8]) -> Result<Vec<u8>, String> {
     }
     let value: serde_json::Value = serde_json::from_slice(payload)
         .map_err(|error| format!("output is not JSON ({error}): {}", preview(payload)))?;
-    serde_json::to_vec(&value).map_err(|error| format!("output cannot be re-encoded: {error}"))
+    crate::text::to_json_line(&value)
+        .map_err(|error| format!("output cannot be re-encoded: {error}"))
 }
 
 /// Whether `bytes` is an integer JSON and serde_json write alike: `0`, or digits not starting

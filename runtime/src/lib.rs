@@ -104,6 +104,6 @@ pub use pool::{
 pub use process::{Killer, Process, ProcessBuilder};
 pub use sandbox::{Access, Capabilities, Limits, Stdio};
 pub use task::{CommandInput, CommandOutput, TaskOutput};
-pub use text::printable;
+pub use text::{printable, to_json_line};
 /// wasmtime's trap codes, as [`TaskError::Trap`] reports them.
 pub use wasmtime::Trap;

@@ -85,6 +85,48 @@ fn needs_escape(c: char) -> bool {
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
+/// `value` as one line of JSON that is safe on a terminal: serde_json's encoding, with every
+/// character [`printable`] escapes written as a `\uXXXX` escape too (serde_json itself escapes
+/// only those below U+0020, not DEL, C1 controls or bidirectional overrides). Decoding the line
+/// gives `value` back.
+///
+/// # Errors
+/// When `value` cannot be serialized as JSON (a map with keys that are not strings).
+///
+/// ```
+/// let line = hecaton::to_json_line(&serde_json::json!({"text": "del\u{7f} csi\u{9b}"}))?;
+/// assert_eq!(line, br#"{"text":"del\u007f csi\u009b"}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn to_json_line<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
+    let mut line = Vec::with_capacity(128);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut line, PrintableJson);
+    value.serialize(&mut serializer)?;
+    Ok(line)
+}
+
+/// serde_json's compact formatter, escaping what [`needs_escape`] names inside strings.
+struct PrintableJson;
+
+impl serde_json::ser::Formatter for PrintableJson {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (at, c) in fragment.char_indices() {
+            if needs_escape(c) {
+                writer.write_all(&fragment.as_bytes()[start..at])?;
+                // Every escaped character is in the Basic Multilingual Plane.
+                write!(writer, "\\u{:04x}", u32::from(c))?;
+                start = at + c.len_utf8();
+            }
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
+}
+
 /// The lines of `bytes` (a final line without a newline included), each made [`printable`] and
 /// prefixed with `prefix`, newline-terminated: how a guest's prints reach hecaton's stderr.
 pub(crate) fn prefixed_lines(prefix: &str, bytes: &[u8]) -> String {
@@ -124,6 +166,14 @@ mod tests {
             "\\u{9b}\\xff!"
         );
         assert!(carry.is_empty());
+    }
+
+    #[test]
+    fn json_lines_escape_what_serde_json_leaves_raw() {
+        let value = serde_json::json!(["a\u{7f}b", "\u{202e}", "\n", "ü"]);
+        let line = to_json_line(&value).unwrap();
+        assert_eq!(line, r#"["a\u007fb","\u202e","\n","ü"]"#.as_bytes());
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&line).unwrap(), value);
     }
 
     #[test]

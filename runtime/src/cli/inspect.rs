@@ -29,11 +29,13 @@ pub(crate) fn main(args: &InspectArgs) -> anyhow::Result<Exit> {
     let module = Module::from_file_in(&Engine::shared()?, &path)?;
     let report = report(&module);
     let text = if args.json {
-        format!("{report}\n")
+        let mut line = hecaton::to_json_line(&report)?;
+        line.push(b'\n');
+        line
     } else {
-        text(&report)
+        text(&report).into_bytes()
     };
-    Ok(crate::cli::print_stdout(text.as_bytes()))
+    Ok(crate::cli::print_stdout(&text))
 }
 
 fn report(module: &Module) -> Value {
@@ -65,11 +67,11 @@ fn report(module: &Module) -> Value {
     })
 }
 
-/// The report as text, for a person.
+/// The report as text, for a person; the module's names made printable.
 fn text(report: &Value) -> String {
     let mut text = String::new();
     let mut line = |line: String| {
-        text.push_str(&line);
+        text.push_str(&hecaton::printable(line.as_bytes()));
         text.push('\n');
     };
     line(report["path"].as_str().unwrap_or_default().to_owned());

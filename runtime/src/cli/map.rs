@@ -601,7 +601,7 @@ impl OutputWriter {
     fn output_record(&self, index: usize, output: &TaskOutput) -> Vec<u8> {
         let value = match output {
             TaskOutput::Json(bytes) => bytes.clone(),
-            TaskOutput::Command(output) => command_json(output).to_string().into_bytes(),
+            TaskOutput::Command(output) => json_line(&command_json(output)),
             _ => b"null".to_vec(),
         };
         if self.ordered {
@@ -627,7 +627,7 @@ impl OutputWriter {
         if self.source == InputSource::Lines {
             record["line"] = json!(outcome.index + 1);
         }
-        record.to_string().into_bytes()
+        json_line(&record)
     }
 
     fn write_record(&mut self, record: &[u8]) -> io::Result<()> {
@@ -653,12 +653,27 @@ fn attempts_note(attempts: u32) -> String {
     }
 }
 
+/// A command's record: its exit code, and each stream as a string when it is UTF-8, else
+/// losslessly as `stdout_base64` / `stderr_base64` (never decoded with replacement characters).
 fn command_json(output: &CommandOutput) -> Value {
-    json!({
-        "exit_code": output.exit_code,
-        "stdout": String::from_utf8_lossy(&output.stdout),
-        "stderr": String::from_utf8_lossy(&output.stderr),
-    })
+    use base64::Engine as _;
+    let mut record = json!({"exit_code": output.exit_code});
+    for (name, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => record[name] = json!(text),
+            Err(_) => {
+                let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+                record[format!("{name}_base64")] = json!(encoded);
+            }
+        }
+    }
+    record
+}
+
+/// `value` as a line hecaton writes: JSON with every control character escaped.
+fn json_line(value: &Value) -> Vec<u8> {
+    // A `Value` always serializes: its map keys are strings.
+    hecaton::to_json_line(value).unwrap_or_else(|_| b"null".to_vec())
 }
 
 fn progress_bar(total: Option<u64>) -> ProgressBar {

@@ -75,10 +75,17 @@ pub(crate) fn main() -> ExitCode {
     }
 }
 
-/// Writes `hecaton: MESSAGE` on stderr. A closed or full stderr loses the message; it never
-/// panics (as `eprintln!` would).
+/// Writes `hecaton: MESSAGE` on stderr, each line of it [`hecaton::printable`]: whatever a
+/// message quotes (a module's export names, a WAT source line, a guest's words), it writes no
+/// control character. A closed or full stderr loses the message; it never panics (as
+/// `eprintln!` would).
 pub(crate) fn say(message: impl Display) {
-    let _ = writeln!(io::stderr().lock(), "hecaton: {message}");
+    let message = message.to_string();
+    let lines: Vec<String> = message
+        .lines()
+        .map(|line| hecaton::printable(line.as_bytes()))
+        .collect();
+    let _ = writeln!(io::stderr().lock(), "hecaton: {}", lines.join("\n"));
 }
 
 /// Writes `text` to stdout and flushes it: a closed pipe is a quiet stop (`Exit::Success`),

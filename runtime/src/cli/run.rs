@@ -52,7 +52,11 @@ pub(crate) fn main(args: RunArgs) -> anyhow::Result<Exit> {
     let process = process.spawn(&task, &input)?;
     on_ctrl_c(&process)?;
     match process.join::<Value>() {
-        Ok(output) => Ok(print_stdout(format!("{output}\n").as_bytes())),
+        Ok(output) => {
+            let mut line = hecaton::to_json_line(&output)?;
+            line.push(b'\n');
+            Ok(print_stdout(&line))
+        }
         Err(TaskError::Cancelled) => {
             say("interrupted");
             Ok(Exit::Interrupted)

@@ -26,6 +26,9 @@ pub(crate) fn classify(error: wasmtime::Error, state: &mut TaskState) -> TaskErr
                 .map(ToString::to_string)
                 .unwrap_or_default(),
         },
-        None => TaskError::Host(format!("{error:#}")),
+        // Not a trap, not an exit, not a stop of the host's: a host function (WASI) refused
+        // what the guest asked of it — a pointer not aligned, a call from a module without a
+        // `memory` export. The guest broke the calling convention; the host did not fail.
+        None => TaskError::AbiViolation(format!("a host call refused the guest: {error:#}")),
     }
 }

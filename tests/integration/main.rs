@@ -9,6 +9,12 @@ mod cache;
 mod capabilities;
 // `hecaton run` and `hecaton build` through the real binary: output, exit codes, messages.
 mod cli;
+// Fuzz target: wasm-smith modules, mutants and garbage loaded and run: typed, within limits.
+mod fuzz_modules;
+// Fuzz target: hostile payloads and lying records, read by the library and written by the CLI.
+mod fuzz_results;
+// The fuzz targets' seeded generator, budget (HECATON_FUZZ_SECONDS, HECATON_FUZZ_SEED), kinds.
+mod fuzzing;
 // Rust guests through the SDK: serde values, several arguments, `Err`, panics, identity.
 mod guest_sdk;
 // A fresh instance for every task: a global counter is 1 on every call.

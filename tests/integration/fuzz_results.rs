@@ -215,3 +215,10 @@ fn fuzz_found_guest_prints_reach_run_stderr_without_raw_control_characters() {
     let items = vec![found(b"\r", OK), found(b"\x1b", OK)];
     assert_holds("found-run-prints", items, &[RUN_PRINT], "stderr has");
 }
+
+#[test]
+fn fuzz_found_newline_in_an_output_forges_no_unordered_record() {
+    let items = vec![found(b"\n{\"index\":\"\xff\",\"\":\"\"}", OK)];
+    let property = "unordered map: a line";
+    assert_holds("found-forged", items, &[MAP_UNORDERED], property);
+}

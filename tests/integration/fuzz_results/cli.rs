@@ -14,12 +14,7 @@ use crate::fuzz_results::json_text::{self, Text};
 use crate::fuzzing::escaped;
 
 /// The properties of any `hecaton` run: a documented exit code, and no panic.
-pub(crate) fn process_properties(
-    seen: &mut Seen,
-    what: &str,
-    output: &Output,
-    item: Option<usize>,
-) {
+fn process_properties(seen: &mut Seen, what: &str, output: &Output, item: Option<usize>) {
     let mut broke = |property: String, detail: String| match item {
         Some(i) => seen.item(i, property, detail),
         None => seen.global(property, detail),
@@ -27,7 +22,14 @@ pub(crate) fn process_properties(
     match output.status.code() {
         Some(0..=3) => {}
         Some(code) => broke(format!("{what}: exit code {code}"), stderr_of(output)),
-        None => broke(format!("{what}: killed by a signal"), stderr_of(output)),
+        None => broke(
+            format!("{what}: killed by a signal"),
+            format!(
+                "signal {:?}, {}",
+                std::os::unix::process::ExitStatusExt::signal(&output.status),
+                stderr_of(output)
+            ),
+        ),
     }
     if String::from_utf8_lossy(&output.stderr).contains("panicked") {
         broke(format!("{what}: stderr shows a panic"), stderr_of(output));
@@ -35,7 +37,7 @@ pub(crate) fn process_properties(
 }
 
 /// The properties of text hecaton writes to stderr: what is wrong with `text`, if anything.
-pub(crate) fn stderr_properties(text: &[u8]) -> Option<&'static str> {
+fn stderr_properties(text: &[u8]) -> Option<&'static str> {
     if let Some(&byte) = text
         .iter()
         .find(|&&b| (b < 0x20 && b != b'\n') || b == 0x7f)
@@ -47,7 +49,7 @@ pub(crate) fn stderr_properties(text: &[u8]) -> Option<&'static str> {
         .map(|_| "text that is not UTF-8")
 }
 
-pub(crate) fn stderr_of(output: &Output) -> String {
+fn stderr_of(output: &Output) -> String {
     format!(
         "stderr b\"{}\"",
         escaped(&output.stderr[..output.stderr.len().min(300)])
@@ -55,7 +57,7 @@ pub(crate) fn stderr_of(output: &Output) -> String {
 }
 
 /// `stdout` cut into lines, each without its `\n`; `None` when the last line has no `\n`.
-pub(crate) fn lines(stdout: &[u8]) -> Option<Vec<&[u8]>> {
+fn lines(stdout: &[u8]) -> Option<Vec<&[u8]>> {
     if stdout.is_empty() {
         return Some(Vec::new());
     }
@@ -65,9 +67,11 @@ pub(crate) fn lines(stdout: &[u8]) -> Option<Vec<&[u8]>> {
 
 /// The lines between consecutive sentinel lines: item `i`'s are `segments[i]`. `None` unless
 /// there is one sentinel line before, between and after the items.
-pub(crate) fn segments<'a>(lines: &[&'a [u8]], items: usize) -> Option<Vec<Vec<&'a [u8]>>> {
-    let sentinel = SENTINEL.as_bytes();
-    let is_sentinel = |line: &[u8]| line.windows(sentinel.len()).any(|w| w == sentinel);
+fn segments<'a>(
+    lines: &[&'a [u8]],
+    items: usize,
+    is_sentinel: impl Fn(&[u8]) -> bool,
+) -> Option<Vec<Vec<&'a [u8]>>> {
     if lines.first().is_none_or(|line| !is_sentinel(line)) {
         return None;
     }
@@ -83,10 +87,18 @@ pub(crate) fn segments<'a>(lines: &[&'a [u8]], items: usize) -> Option<Vec<Vec<&
     (current.is_empty() && segments.len() == items).then_some(segments)
 }
 
+/// Whether `line` holds the sentinel's text (which a guest's message may quote, read through a
+/// lying pointer, but no generated payload holds).
+fn holds_sentinel(line: &[u8]) -> bool {
+    let sentinel = SENTINEL.as_bytes();
+    line.windows(sentinel.len())
+        .any(|window| window == sentinel)
+}
+
 /// A map's record: `{"index":…,"output":…}` (unordered) or an error record.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct MapRecord {
+struct MapRecord {
     index: u64,
     #[serde(default, deserialize_with = "present")]
     output: bool,
@@ -97,26 +109,21 @@ pub(crate) struct MapRecord {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ErrorField {
+struct ErrorField {
     kind: String,
+    /// Read only to check that the record has it, a string.
     #[allow(dead_code)]
     message: String,
 }
 
-pub(crate) fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
     IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
 /// Checks one written line of item `i`: one JSON value, with the failure's kind when the library
-/// says it failed and the same value when it did not (`record` for an unordered map).
-pub(crate) fn check_line(
-    seen: &mut Seen,
-    what: &str,
-    round: &Round,
-    i: usize,
-    line: &[u8],
-    unordered: bool,
-) {
+/// says it failed and the same value when it did not (inside its `{"index":…,"output":…}`
+/// record when `unordered`).
+fn check_line(seen: &mut Seen, what: &str, round: &Round, i: usize, line: &[u8], unordered: bool) {
     if let Err(defect) = json_text::check(line, Text::Line) {
         seen.item(
             i,
@@ -125,58 +132,73 @@ pub(crate) fn check_line(
         );
         return;
     }
-    let input = 2 * i as u64 + 1;
     match &round.pick[i] {
-        Err(error) => match serde_json::from_slice::<MapRecord>(line) {
+        Err(error) => check_error_record(seen, what, i, line, error),
+        Ok(TaskOutput::Json(bytes)) => check_output(seen, what, i, line, bytes, unordered),
+        Ok(other) => panic!("pick gave {other:?}"),
+    }
+}
+
+/// The input index of item `i` in the `--input` file, after the sentinel's and before it.
+fn input_index(i: usize) -> u64 {
+    2 * i as u64 + 1
+}
+
+/// A failure is written as its error record: its index, line, attempts and kind.
+fn check_error_record(seen: &mut Seen, what: &str, i: usize, line: &[u8], error: &TaskError) {
+    match serde_json::from_slice::<MapRecord>(line) {
+        Ok(MapRecord {
+            index,
+            error: Some(ErrorField { kind, .. }),
+            output: false,
+            line: Some(_),
+            attempts: Some(_),
+        }) if index == input_index(i) && kind == error.kind() => {}
+        _ => seen.item(
+            i,
+            format!("{what}: a failure is not written as its error record"),
+            format!("failure {error:?}, line {}", preview(line)),
+        ),
+    }
+}
+
+/// An output is written as the value the guest returned, as far as serde_json can read both
+/// (not deeper than 128 levels), in its `{"index":…,"output":…}` record when `unordered`.
+fn check_output(
+    seen: &mut Seen,
+    what: &str,
+    i: usize,
+    line: &[u8],
+    returned: &[u8],
+    unordered: bool,
+) {
+    let written = if unordered {
+        match serde_json::from_slice::<MapRecord>(line) {
             Ok(MapRecord {
                 index,
-                error: Some(ErrorField { kind, .. }),
-                output: false,
-                line: Some(_),
-                attempts: Some(_),
-            }) if index == input && kind == error.kind() => {}
-            _ => seen.item(
-                i,
-                format!("{what}: a failure is not written as its error record"),
-                format!("failure {error:?}, line {}", preview(line)),
-            ),
-        },
-        Ok(TaskOutput::Json(bytes)) => {
-            let written = if unordered {
-                match serde_json::from_slice::<MapRecord>(line) {
-                    Ok(MapRecord {
-                        index,
-                        output: true,
-                        error: None,
-                        line: None,
-                        attempts: None,
-                    }) if index == input => {
-                        serde_json::from_slice::<Value>(line).map(|record| record["output"].clone())
-                    }
-                    _ => {
-                        seen.item(
-                            i,
-                            format!("{what}: an output is not written as its record"),
-                            format!("line {}", preview(line)),
-                        );
-                        return;
-                    }
-                }
-            } else {
-                serde_json::from_slice::<Value>(line)
-            };
-            // Values serde_json can read (not deeper than 128) must be written unchanged.
-            if let (Ok(returned), Ok(written)) = (serde_json::from_slice::<Value>(bytes), written)
-                && returned != written
-            {
-                seen.item(
-                    i,
-                    format!("{what}: an output is written changed"),
-                    format!("output {}, line {}", preview(bytes), preview(line)),
-                );
+                output: true,
+                error: None,
+                line: None,
+                attempts: None,
+            }) if index == input_index(i) => {
+                serde_json::from_slice::<Value>(line).map(|record| record["output"].clone())
+            }
+            _ => {
+                let property = format!("{what}: an output is not written as its record");
+                return seen.item(i, property, format!("line {}", preview(line)));
             }
         }
-        Ok(other) => panic!("pick gave {other:?}"),
+    } else {
+        serde_json::from_slice::<Value>(line)
+    };
+    if let (Ok(returned), Ok(written)) = (serde_json::from_slice::<Value>(returned), written)
+        && returned != written
+    {
+        seen.item(
+            i,
+            format!("{what}: an output is written changed"),
+            format!("output {returned}, line {}", preview(line)),
+        );
     }
 }
 
@@ -186,7 +208,7 @@ pub(crate) const MAP_ORDERED: Target = Target {
     per_item: false,
 };
 
-pub(crate) fn map_ordered(round: &Round) -> Seen {
+fn map_ordered(round: &Round) -> Seen {
     let mut seen = Seen::default();
     let what = "ordered map";
     let output = round.map(&["--invoke", "pick"]);
@@ -194,7 +216,10 @@ pub(crate) fn map_ordered(round: &Round) -> Seen {
     let Some(lines) = lines(&output.stdout) else {
         return seen;
     };
-    let Some(segments) = segments(&lines, round.items.len()) else {
+    let sentinel = format!("\"{SENTINEL}\"");
+    let Some(segments) = segments(&lines, round.items.len(), |line| {
+        line == sentinel.as_bytes()
+    }) else {
         seen.global(
             format!("{what}: stdout is not the sentinel between items"),
             format!("{} lines", lines.len()),
@@ -222,7 +247,7 @@ pub(crate) fn map_ordered(round: &Round) -> Seen {
 }
 
 /// The properties of a `map --keep-going` as a whole: exit code, stderr, line count.
-pub(crate) fn map_properties(
+fn map_properties(
     seen: &mut Seen,
     what: &str,
     round: &Round,
@@ -261,7 +286,7 @@ pub(crate) const MAP_UNORDERED: Target = Target {
     per_item: false,
 };
 
-pub(crate) fn map_unordered(round: &Round) -> Seen {
+fn map_unordered(round: &Round) -> Seen {
     let mut seen = Seen::default();
     let what = "unordered map";
     let output = round.map(&["--invoke", "pick", "--unordered"]);
@@ -322,7 +347,7 @@ pub(crate) fn map_unordered(round: &Round) -> Seen {
 
 /// The input index a record's first line gives: the digits after its first `"index":`, which a
 /// guest's text cannot spell (its quotes are escaped).
-pub(crate) fn record_index(line: &[u8]) -> Option<u64> {
+fn record_index(line: &[u8]) -> Option<u64> {
     let key = b"\"index\":";
     let at = line.windows(key.len()).position(|window| window == key)? + key.len();
     let digits = line[at..].iter().take_while(|b| b.is_ascii_digit()).count();
@@ -338,7 +363,7 @@ pub(crate) const MAP_COMMAND: Target = Target {
     per_item: false,
 };
 
-pub(crate) fn map_command(round: &Round) -> Seen {
+fn map_command(round: &Round) -> Seen {
     let mut seen = Seen::default();
     let what = "command map";
     let output = round.map(&["--lines"]);
@@ -346,7 +371,7 @@ pub(crate) fn map_command(round: &Round) -> Seen {
     let Some(lines) = lines(&output.stdout) else {
         return seen;
     };
-    let Some(segments) = segments(&lines, round.items.len()) else {
+    let Some(segments) = segments(&lines, round.items.len(), holds_sentinel) else {
         seen.global(
             format!("{what}: stdout is not the sentinel between items"),
             format!("{} lines", lines.len()),
@@ -417,7 +442,7 @@ pub(crate) const MAP_PRINTS: Target = Target {
     per_item: false,
 };
 
-pub(crate) fn map_prints(round: &Round) -> Seen {
+fn map_prints(round: &Round) -> Seen {
     let mut seen = Seen::default();
     let what = "map of a printing task";
     let output = round.map(&["--invoke", "print", "-j", "1"]);
@@ -466,7 +491,7 @@ pub(crate) const RUN_PICK: Target = Target {
     per_item: true,
 };
 
-pub(crate) fn run_pick(round: &Round) -> Seen {
+fn run_pick(round: &Round) -> Seen {
     let mut seen = Seen::default();
     for i in round.sample() {
         let index = module_index(i).to_string();
@@ -491,7 +516,7 @@ pub(crate) fn run_pick(round: &Round) -> Seen {
 }
 
 /// The exit code `hecaton` documents for a task's outcome.
-pub(crate) fn exit_code(outcome: &Result<(), TaskError>) -> i32 {
+fn exit_code(outcome: &Result<(), TaskError>) -> i32 {
     match outcome {
         Ok(()) => 0,
         Err(TaskError::Guest { .. } | TaskError::Panic { .. } | TaskError::BadInput { .. }) => 1,
@@ -501,7 +526,7 @@ pub(crate) fn exit_code(outcome: &Result<(), TaskError>) -> i32 {
 
 /// The properties of `hecaton` running one task: the exit code for its outcome, one JSON line
 /// on success and nothing on failure, stderr without raw control characters.
-pub(crate) fn one_task_properties(
+fn one_task_properties(
     seen: &mut Seen,
     what: &str,
     i: usize,
@@ -554,7 +579,7 @@ pub(crate) const MAP_FAIL_FAST: Target = Target {
     per_item: true,
 };
 
-pub(crate) fn map_fail_fast(round: &Round) -> Seen {
+fn map_fail_fast(round: &Round) -> Seen {
     let mut seen = Seen::default();
     for i in round.sample() {
         let index = module_index(i).to_string();
@@ -582,7 +607,7 @@ pub(crate) const RUN_PRINT: Target = Target {
     per_item: true,
 };
 
-pub(crate) fn run_print(round: &Round) -> Seen {
+fn run_print(round: &Round) -> Seen {
     let mut seen = Seen::default();
     for i in round.sample() {
         let index = module_index(i).to_string();
@@ -616,7 +641,7 @@ pub(crate) const RUN_COMMAND: Target = Target {
     per_item: true,
 };
 
-pub(crate) fn run_command(round: &Round) -> Seen {
+fn run_command(round: &Round) -> Seen {
     let mut seen = Seen::default();
     for i in round.sample() {
         let stdin = format!("{}\n", module_index(i));

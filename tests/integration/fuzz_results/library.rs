@@ -14,7 +14,7 @@ pub(crate) const LIBRARY_TYPED: Target = Target {
     per_item: false,
 };
 
-pub(crate) fn library_typed(round: &Round) -> Seen {
+fn library_typed(round: &Round) -> Seen {
     let mut seen = Seen::default();
     let typed = round
         .work
@@ -71,7 +71,7 @@ pub(crate) fn library_typed(round: &Round) -> Seen {
     seen
 }
 
-pub(crate) fn documented(seen: &mut Seen, i: usize, what: &str, error: &TaskError) {
+fn documented(seen: &mut Seen, i: usize, what: &str, error: &TaskError) {
     if !GUEST_CAUSED_KINDS.contains(&error.kind()) {
         seen.item(
             i,
@@ -87,7 +87,7 @@ pub(crate) const LIBRARY_JSON: Target = Target {
     per_item: false,
 };
 
-pub(crate) fn library_json(round: &Round) -> Seen {
+fn library_json(round: &Round) -> Seen {
     let mut seen = Seen::default();
     for (i, outcome) in round.pick.iter().enumerate() {
         if let Ok(TaskOutput::Json(bytes)) = outcome

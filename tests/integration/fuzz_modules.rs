@@ -354,6 +354,7 @@ fn shape_of(error: &TaskError) -> String {
     let message = error.to_string();
     let last_line = message.lines().last().unwrap_or_default();
     let cause = last_line.rsplit(">: ").next().unwrap_or_default();
+    let cause = cause.trim_start_matches("host failure while running the task: ");
     cause
         .split(|c: char| c.is_ascii_digit())
         .filter(|part| !part.is_empty())

@@ -6,13 +6,14 @@
 //!
 //! The properties, for every item:
 //! - in the library, an outcome is an output or a [`TaskError`] of a documented kind, never
-//!   `host` (a host panic); an OK output is JSON; a command's output is the guest's bytes;
+//!   `host` (the host's own failure); an OK output is JSON; a command's output is the guest's
+//!   bytes;
 //! - in the CLI, the exit code is a documented one; stderr never shows a panic nor a raw control
 //!   character other than `\n`; every stdout line is one JSON value, UTF-8, with no raw control
 //!   character; there is one line per input; an error record has the failure's kind.
 //!
-//! Each round generates `driver::ITEMS` items from its seed (see `fuzzing` for the budget). A broken
-//! property is reported once, with the seed, the item and the item minimized.
+//! Each round generates `driver::ITEMS` items from its seed (see `fuzzing` for the budget). A
+//! broken property is reported once, with the seed, the item and the item minimized.
 
 mod cli;
 mod driver;
@@ -221,4 +222,50 @@ fn fuzz_found_newline_in_an_output_forges_no_unordered_record() {
     let items = vec![found(b"\n{\"index\":\"\xff\",\"\":\"\"}", OK)];
     let property = "unordered map: a line";
     assert_holds("found-forged", items, &[MAP_UNORDERED], property);
+}
+
+#[test]
+fn fuzz_found_big_integer_in_an_output_with_a_newline_keeps_its_value() {
+    let work = Work::new("found-big-integer");
+    let round = Round::new(&work, vec![found(b"\n123456789012345678901", OK)]);
+    for unordered in [false, true] {
+        let mut args = vec!["--invoke", "pick"];
+        if unordered {
+            args.push("--unordered");
+        }
+        let output = round.map(&args);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let line = stdout.lines().nth(1).unwrap_or_default();
+        let number = if unordered {
+            line.trim_start_matches("{\"index\":1,\"output\":")
+                .trim_end_matches('}')
+        } else {
+            line
+        };
+        assert_eq!(
+            decimal(number),
+            decimal("123456789012345678901"),
+            "unordered {unordered}: {line}"
+        );
+    }
+}
+
+/// A JSON number's exact value: sign, significant digits, and the power of ten of the last one.
+fn decimal(number: &str) -> (bool, String, i64) {
+    let negative = number.starts_with('-');
+    let number = number.trim_start_matches('-');
+    let (mantissa, exponent) = match number.find(['e', 'E']) {
+        Some(at) => (
+            &number[..at],
+            number[at + 1..].parse::<i64>().unwrap_or(i64::MAX),
+        ),
+        None => (number, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{whole}{fraction}");
+    let mut exponent = exponent - fraction.len() as i64;
+    let significant = digits.trim_start_matches('0');
+    let trimmed = significant.trim_end_matches('0');
+    exponent += (significant.len() - trimmed.len()) as i64;
+    (negative, trimmed.to_owned(), exponent)
 }

@@ -9,8 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-/// `TaskError::kind`'s documented names. `host` is not among them on purpose: it is a host-side
-/// panic caught while running a task, which a guest must never be able to cause.
+/// `TaskError::kind`'s documented names but one: `host`, a host-side panic or an unexpected
+/// wasmtime error while running a task, which nothing a guest does may cause (what it does is
+/// its own failure: a trap, a limit, an ABI violation, an exit).
 pub(crate) const GUEST_CAUSED_KINDS: &[&str] = &[
     "trap",
     "stack_overflow",

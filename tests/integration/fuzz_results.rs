@@ -225,6 +225,17 @@ fn fuzz_found_newline_in_an_output_forges_no_unordered_record() {
 }
 
 #[test]
+fn fuzz_found_outputs_reach_run_and_fail_fast_map_stdout_as_clean_json() {
+    let items = vec![
+        found(b"\"\x7f\"", OK),
+        found(b"\"\xff\"", OK),
+        found(b"[\t]", OK),
+    ];
+    let targets = [RUN_PICK, MAP_FAIL_FAST];
+    assert_holds("found-run-stdout", items, &targets, "stdout has");
+}
+
+#[test]
 fn fuzz_found_big_integer_in_an_output_with_a_newline_keeps_its_value() {
     let work = Work::new("found-big-integer");
     let round = Round::new(&work, vec![found(b"\n123456789012345678901", OK)]);

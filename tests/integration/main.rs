@@ -12,6 +12,12 @@ mod capabilities;
 mod cli;
 // A reused pooling slot shows no task the memory of the task before, thousands of times over.
 mod freshness;
+// Fuzz target: wasm-smith modules, mutants and garbage loaded and run: typed, within limits.
+mod fuzz_modules;
+// Fuzz target: hostile payloads and lying records, read by the library and written by the CLI.
+mod fuzz_results;
+// The fuzz targets' seeded generator, budget (HECATON_FUZZ_SECONDS, HECATON_FUZZ_SEED), kinds.
+mod fuzzing;
 // Rust guests through the SDK: serde values, several arguments, `Err`, panics, identity.
 mod guest_sdk;
 // A fresh instance for every task: a global counter is 1 on every call.

@@ -3,9 +3,10 @@
 //! A guest's messages, prints and stderr can hold anything: escape sequences that move the
 //! cursor or retitle the window, carriage returns that overwrite a line, bytes that are not
 //! UTF-8, a newline followed by a line that looks like hecaton's own. Before such text reaches a
-//! terminal, every control character (C0 but tab, DEL, C1) and every Unicode format character
-//! that reorders text (bidirectional overrides) is written as an escape (`\n`, `\u{1b}`), and
-//! every byte that is not UTF-8 as `\xNN`. Printable text, tabs included, is left as it is.
+//! terminal, every control character (C0 with tab and newline, DEL, C1), every line or paragraph
+//! separator and every Unicode format character that reorders or hides text (bidirectional
+//! overrides, zero-width characters) is written as an escape (`\n`, `\t`, `\u{1b}`), and every
+//! byte that is not UTF-8 as `\xNN`. Printable text is left as it is.
 
 use std::fmt::Write as _;
 
@@ -78,11 +79,11 @@ fn push_invalid(out: &mut String, bytes: &[u8]) {
     }
 }
 
-/// Whether `c` must not reach a terminal as it is: a control character other than tab, or a
-/// format character that reorders or hides text.
+/// Whether `c` must not reach a terminal as it is: a control character, a line or paragraph
+/// separator, or a format character that reorders or hides text.
 fn needs_escape(c: char) -> bool {
-    (c.is_control() && c != '\t')
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
 /// `value` as one line of JSON that is safe on a terminal: serde_json's encoding, with every
@@ -146,7 +147,8 @@ mod tests {
 
     #[test]
     fn control_characters_and_invalid_utf8_are_escaped() {
-        assert_eq!(printable("a\tb ü".as_bytes()), "a\tb ü");
+        assert_eq!(printable("a\tb ü".as_bytes()), "a\\tb ü");
+        assert_eq!(printable("\u{2028}".as_bytes()), "\\u{2028}");
         assert_eq!(printable(b"\r\x07\x08\x7f"), r"\r\u{7}\u{8}\u{7f}");
         assert_eq!(printable("\u{9b}31m".as_bytes()), r"\u{9b}31m");
         assert_eq!(printable("x\u{202e}y".as_bytes()), r"x\u{202e}y");
@@ -173,7 +175,10 @@ mod tests {
         let value = serde_json::json!(["a\u{7f}b", "\u{202e}", "\n", "ü"]);
         let line = to_json_line(&value).unwrap();
         assert_eq!(line, r#"["a\u007fb","\u202e","\n","ü"]"#.as_bytes());
-        assert_eq!(serde_json::from_slice::<serde_json::Value>(&line).unwrap(), value);
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&line).unwrap(),
+            value
+        );
     }
 
     #[test]

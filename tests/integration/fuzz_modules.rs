@@ -432,6 +432,7 @@ fn run_task(pool: &Pool, module: &Module, name: &str, kind: &TaskKind, rng: &mut
         .collect();
     let mut outcomes: Vec<_> = job
         .imap_raw(inputs.into_iter().map(Ok), true)
+        .expect("the input thread starts")
         .map(|outcome| {
             (
                 shown[outcome.index].clone(),

@@ -21,7 +21,7 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 pub(crate) enum HostTarget {
     /// Raw bytes.
     Stdout,
-    /// Printable text: control characters escaped, newlines and tabs kept.
+    /// Printable text: control characters escaped, newlines kept.
     Stderr,
 }
 

@@ -277,7 +277,10 @@ impl<'w> Round<'w> {
         std::fs::write(&inputs, lines).unwrap();
         let indexes = || (0..items.len()).map(|i| Ok(module_index(i).to_string().into_bytes()));
         let outcomes = |job: hecaton::Job<'_>| {
-            let mut outcomes: Vec<_> = job.imap_raw(indexes(), true).collect();
+            let mut outcomes: Vec<_> = job
+                .imap_raw(indexes(), true)
+                .expect("the input thread starts")
+                .collect();
             outcomes.sort_by_key(|outcome| outcome.index);
             outcomes.into_iter().map(|outcome| outcome.result).collect()
         };

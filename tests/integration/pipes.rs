@@ -401,3 +401,80 @@ fn on_a_terminal_a_cold_compile_is_announced_and_the_bar_counts_to_a_total() {
     let screen = on_a_terminal(&command);
     assert!(!screen.contains("compiling"), "{screen:?}");
 }
+
+/// The visible screen of tmux session `session`.
+fn screen_of(session: &str) -> String {
+    let output = Command::new("tmux")
+        .args(["capture-pane", "-p", "-t", session])
+        .output()
+        .expect("tmux runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Waits up to 30 s for `session`'s screen to hold `text`; the screen.
+fn wait_for_screen(session: &str, text: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let screen = screen_of(session);
+        if screen.contains(text) || std::time::Instant::now() > deadline {
+            return screen;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn ctrl_c_on_a_terminal_clears_the_progress_bar_and_exits_130() {
+    let dir = std::env::temp_dir().join(format!("hecaton-ctrl-c-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let inputs = dir.join("naps.txt");
+    std::fs::write(&inputs, "50\n".repeat(400)).unwrap();
+    let session = format!("hecaton-ctrl-c-{}", std::process::id());
+    let command = format!(
+        "{} map {PROBE} --invoke nap -j 1 --input {} --cache-dir {} > /dev/null; echo exit=$?; sleep 60",
+        env!("CARGO_BIN_EXE_hecaton"),
+        inputs.display(),
+        dir.join("cache").display()
+    );
+    let started = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "150",
+            "-y",
+            "20",
+            &command,
+        ])
+        .status()
+        .expect("tmux runs");
+    assert!(started.success());
+    let drawn = wait_for_screen(&session, "/400 tasks");
+    // SIGINT as Ctrl-C sends it, to hecaton alone: tmux's own `send-keys C-c` also makes the
+    // terminal driver discard output tmux has not read yet (a frame of the bar half drawn),
+    // which no program can clear up after.
+    let _ = Command::new("pkill")
+        .args([
+            "-INT",
+            "-f",
+            &format!("^{} map .*{}", env!("CARGO_BIN_EXE_hecaton"), dir.display()),
+        ])
+        .status();
+    let after = wait_for_screen(&session, "exit=");
+    let _ = Command::new("tmux")
+        .args(["kill-session", "-t", &session])
+        .status();
+    assert!(
+        drawn.contains("/400 tasks"),
+        "the bar was never drawn: {drawn:?}"
+    );
+    assert!(after.contains("exit=130"), "{after:?}");
+    assert!(after.contains("hecaton: interrupted at input"), "{after:?}");
+    assert!(
+        !after.contains("tasks"),
+        "the bar is still on the screen: {after:?}"
+    );
+}

@@ -482,25 +482,30 @@ impl OutputWriter {
 
     /// Writes every outcome; stops at the first failure unless keep-going, or when stdout
     /// fails (a closed pipe: quietly, with success).
+    /// The map's end is said once everything is written and the progress bar is gone.
     fn write_all(&mut self, outcomes: hecaton::RawImap<'_>, interrupted: &AtomicBool) -> Exit {
-        let exit = match self.write_outcomes(outcomes, interrupted) {
-            Ok(exit) => exit,
+        let (exit, last_word) = match self.write_outcomes(outcomes, interrupted) {
+            Ok(ending) => ending,
             Err(Stop::Output(exit)) => {
                 self.progress.finish_and_clear();
                 return exit;
             }
         };
-        match self.finish() {
-            Ok(()) => exit,
-            Err(Stop::Output(exit)) => exit,
+        if let Err(Stop::Output(exit)) = self.finish() {
+            return exit;
         }
+        if let Some(message) = last_word {
+            say(message);
+        }
+        exit
     }
 
+    /// Writes the outcomes; the exit, and what to say at the end (a failure, an interrupt).
     fn write_outcomes(
         &mut self,
         mut outcomes: hecaton::RawImap<'_>,
         interrupted: &AtomicBool,
-    ) -> Result<Exit, Stop> {
+    ) -> Result<(Exit, Option<String>), Stop> {
         let mut exit = Exit::Success;
         if self.json_array {
             self.out.write_all(b"[")?;
@@ -531,19 +536,18 @@ impl OutputWriter {
                     self.error_record(&outcome)
                 }
                 Err(error) => {
-                    self.finish()?;
-                    say(format_args!(
+                    let message = format!(
                         "input {}{} failed{}: {error}",
                         outcome.index,
                         self.place(outcome.index),
                         attempts_note(outcome.attempts)
-                    ));
-                    return Ok(Exit::of(error));
+                    );
+                    return Ok((Exit::of(error), Some(message)));
                 }
             };
             self.write_record(&record)?;
         }
-        Ok(exit)
+        Ok((exit, None))
     }
 
     /// Where input `index` came from, for a message: ` (line N)`, or nothing for an argument.
@@ -556,7 +560,11 @@ impl OutputWriter {
 
     /// Ctrl-C: the first unfinished input is `gap`. Unordered, every finished output is still
     /// written; ordered, nothing after the gap can be, and the count of those lost is reported.
-    fn interrupt(&mut self, gap: Outcome, outcomes: hecaton::RawImap<'_>) -> Result<Exit, Stop> {
+    fn interrupt(
+        &mut self,
+        gap: Outcome,
+        outcomes: hecaton::RawImap<'_>,
+    ) -> Result<(Exit, Option<String>), Stop> {
         let mut lost = 0u64;
         for outcome in outcomes {
             match (&outcome.result, self.ordered) {
@@ -568,19 +576,15 @@ impl OutputWriter {
                 (Err(_), _) => {}
             }
         }
-        self.finish()?;
-        if self.ordered {
-            say(format_args!(
+        let message = if self.ordered {
+            format!(
                 "interrupted at input {}: {} outputs written; {lost} finished outputs after it were not written (ordered output)",
                 gap.index, self.written
-            ));
+            )
         } else {
-            say(format_args!(
-                "interrupted: {} outputs written",
-                self.written
-            ));
-        }
-        Ok(Exit::Interrupted)
+            format!("interrupted: {} outputs written", self.written)
+        };
+        Ok((Exit::Interrupted, Some(message)))
     }
 
     /// Closes the array, flushes, clears the progress bar, reports the stats.

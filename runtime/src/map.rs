@@ -9,8 +9,10 @@
 //! Inputs are pulled on the map's own thread when it needs more ([`MapStream::new`]), or, for a
 //! source that may block (stdin, a pipe, a socket), read by a thread of their own that the map
 //! asks for so many items at a time ([`MapStream::fed`]): while that thread waits for the next
-//! line, outcomes go on flowing to the consumer. The same bound holds: the map asks for no more
-//! than it may have in flight.
+//! line, outcomes go on flowing to the consumer. The thread hands inputs over in batches (what the
+//! source had at hand together), so a fast source costs one channel message per batch, not per
+//! input. The same bound holds: the map asks for no more than it may have in flight, and a batch
+//! passes it by at most its own length.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::num::NonZeroUsize;
@@ -398,7 +400,7 @@ struct Feed<I> {
 /// end of them.
 enum Event<I, O> {
     Batch(Batch<O>),
-    Input(Prepared<I>),
+    Inputs(Vec<Prepared<I>>),
     InputsEnd,
 }
 
@@ -482,10 +484,10 @@ impl<'p, R: Runner> MapStream<'p, R> {
     pub(crate) fn fed(
         scheduler: &'p Scheduler,
         settings: MapSettings<R>,
-        inputs: Box<dyn Iterator<Item = Prepared<R::Input>> + Send>,
+        inputs: Box<dyn Iterator<Item = Vec<Prepared<R::Input>>> + Send>,
     ) -> Result<Self, Error> {
         let (sender, events) = mpsc::channel();
-        let known_length = exact_length(inputs.size_hint());
+        let known_length = None;
         let feed = spawn_feed(inputs, sender.clone())?;
         let channel = (sender, events);
         Ok(Self::with_inputs(
@@ -668,10 +670,10 @@ impl<'p, R: Runner> MapStream<'p, R> {
     fn accept(&mut self, event: Event<R::Input, R::Output>) {
         let batch = match event {
             Event::Batch(batch) => batch,
-            Event::Input(input) => {
+            Event::Inputs(inputs) => {
                 if let Some(feed) = &mut self.feed {
-                    feed.requested = feed.requested.saturating_sub(1);
-                    feed.buffered.push_back(input);
+                    feed.requested = feed.requested.saturating_sub(inputs.len());
+                    feed.buffered.extend(inputs);
                 }
                 return;
             }
@@ -765,7 +767,7 @@ impl<R: Runner> Drop for MapStream<'_, R> {
 /// Starts the thread that reads `inputs` as the map asks for them and sends each to the map.
 /// It ends at the end of the inputs, or when the map is dropped (after the input it waits for).
 fn spawn_feed<I: Send + 'static, O: Send + 'static>(
-    mut inputs: Box<dyn Iterator<Item = Prepared<I>> + Send>,
+    mut inputs: Box<dyn Iterator<Item = Vec<Prepared<I>>> + Send>,
     events: mpsc::Sender<Event<I, O>>,
 ) -> Result<Feed<I>, Error> {
     let (requests, asked) = mpsc::channel::<usize>();
@@ -773,15 +775,14 @@ fn spawn_feed<I: Send + 'static, O: Send + 'static>(
         .name("hecaton-input".into())
         .spawn(move || {
             while let Ok(wanted) = asked.recv() {
-                for _ in 0..wanted {
-                    let event = match inputs.next() {
-                        Some(input) => Event::Input(input),
-                        None => {
-                            let _ = events.send(Event::InputsEnd);
-                            return;
-                        }
+                let mut left = wanted;
+                while left > 0 {
+                    let Some(batch) = inputs.next() else {
+                        let _ = events.send(Event::InputsEnd);
+                        return;
                     };
-                    if events.send(event).is_err() {
+                    left = left.saturating_sub(batch.len());
+                    if !batch.is_empty() && events.send(Event::Inputs(batch)).is_err() {
                         return;
                     }
                 }

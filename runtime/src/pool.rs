@@ -540,16 +540,19 @@ impl<'p> Job<'p> {
     /// The untyped map the CLI streams: inputs are JSON bytes (or a failure known up front, such
     /// as a malformed input line, which becomes that input's outcome), outcomes are undecoded.
     ///
-    /// The inputs are read by a thread of their own, as the map needs them (never more than it
-    /// may hold in flight): a source that blocks, such as stdin fed by a slow producer, does not
-    /// hold back the outcomes of the inputs already read. The thread ends at the end of the
-    /// inputs, or, after the map is dropped, once the input it waits for arrives.
+    /// `batches` yields the inputs in batches, in order: a batch is what the source has at hand
+    /// together (the lines a reader's buffer holds, up to a few thousand), so that a fast source
+    /// costs one hand-over per batch, and a slow one hands over each line as it comes. The
+    /// batches are read by a thread of their own, as the map needs them (never more than it
+    /// may hold in flight, plus one batch): a source that blocks, such as stdin fed by a slow
+    /// producer, does not hold back the outcomes of the inputs already read. The thread ends at
+    /// the end of the batches, or, after the map is dropped, once the batch it waits for arrives.
     ///
     /// # Errors
     /// [`Error::Thread`] when the input thread cannot start.
     pub fn imap_raw(
         self,
-        inputs: impl Iterator<Item = Result<Vec<u8>, TaskError>> + Send + 'static,
+        batches: impl Iterator<Item = Vec<Result<Vec<u8>, TaskError>>> + Send + 'static,
         ordered: bool,
     ) -> Result<RawImap<'p>, Error> {
         let delivery = Delivery {
@@ -558,7 +561,7 @@ impl<'p> Job<'p> {
             timed: true,
         };
         let settings = self.settings(self.json_tasks(), delivery);
-        let stream = MapStream::fed(&self.pool.scheduler, settings, Box::new(inputs))?;
+        let stream = MapStream::fed(&self.pool.scheduler, settings, Box::new(batches))?;
         Ok(RawImap { stream })
     }
 

@@ -431,7 +431,7 @@ fn run_task(pool: &Pool, module: &Module, name: &str, kind: &TaskKind, rng: &mut
         .map(|input| String::from_utf8_lossy(input).into_owned())
         .collect();
     let mut outcomes: Vec<_> = job
-        .imap_raw(inputs.into_iter().map(Ok), true)
+        .imap_raw(inputs.into_iter().map(|input| vec![Ok(input)]), true)
         .expect("the input thread starts")
         .map(|outcome| {
             (

@@ -315,7 +315,7 @@ fn retries_run_a_failed_task_again_and_count_the_attempts() {
         let pool = Pool::builder().workers(1).retries(retries).build().unwrap();
         let job = pool.job(&module, "attempt_or_fail").unwrap();
         let outcome = job
-            .imap_raw(std::iter::once(Ok(b"3".to_vec())), true)
+            .imap_raw(std::iter::once(vec![Ok(b"3".to_vec())]), true)
             .unwrap()
             .next()
             .unwrap();

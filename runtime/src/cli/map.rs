@@ -205,8 +205,50 @@ fn on_ctrl_c(pool: &Pool, progress: ProgressBar) -> anyhow::Result<Arc<AtomicBoo
 /// A line that is not a valid input: its number and what is wrong.
 type Malformed = Arc<Mutex<Option<(usize, String)>>>;
 
-/// Input lines as they are read.
-type Lines = Box<dyn Iterator<Item = io::Result<Vec<u8>>> + Send>;
+/// The inputs of a batch at most: enough that a fast source costs one hand-over per thousands of
+/// inputs.
+const MAX_BATCH: usize = 4096;
+
+/// Where input lines are read from.
+enum Lines {
+    /// Command-line arguments, each an input.
+    Arguments(std::vec::IntoIter<Vec<u8>>),
+    /// The lines of a file or of stdin.
+    Reader(BufReader<Box<dyn io::Read + Send>>),
+}
+
+impl Lines {
+    /// The next line, without its line ending.
+    fn next_line(&mut self) -> Option<io::Result<Vec<u8>>> {
+        match self {
+            Self::Arguments(arguments) => arguments.next().map(Ok),
+            Self::Reader(reader) => {
+                let mut line = Vec::new();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) => None,
+                    Ok(_) => {
+                        if line.last() == Some(&b'\n') {
+                            line.pop();
+                        }
+                        if line.last() == Some(&b'\r') {
+                            line.pop();
+                        }
+                        Some(Ok(line))
+                    }
+                    Err(error) => Some(Err(error)),
+                }
+            }
+        }
+    }
+
+    /// Whether a whole next line is at hand, read without waiting.
+    fn at_hand(&self) -> bool {
+        match self {
+            Self::Arguments(_) => true,
+            Self::Reader(reader) => reader.buffer().contains(&b'\n'),
+        }
+    }
+}
 
 /// Where the inputs come from: what an input's position is called in messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -262,17 +304,19 @@ impl InputReader {
                 .map(|arg| argument_input(arg, format))
                 .collect();
             let total = inputs.len() as u64;
-            let inputs = Box::new(inputs.into_iter().map(Ok));
+            let inputs = Lines::Arguments(inputs.into_iter());
             (inputs, Some(total), InputSource::Arguments)
         } else if let Some(path) = &args.input {
             let file = File::open(path)
                 .with_context(|| format!("cannot open input file {}", path.display()))?;
             let total = progress_shown(args).then(|| count_lines(path)).flatten();
-            let lines = Box::new(lines_of(BufReader::with_capacity(64 << 10, file)));
+            let file: Box<dyn io::Read + Send> = Box::new(file);
+            let lines = Lines::Reader(BufReader::with_capacity(64 << 10, file));
             (lines, total, InputSource::Lines)
         } else {
-            let stdin = BufReader::with_capacity(64 << 10, io::stdin());
-            (Box::new(lines_of(stdin)), None, InputSource::Lines)
+            let stdin: Box<dyn io::Read + Send> = Box::new(io::stdin());
+            let lines = Lines::Reader(BufReader::with_capacity(64 << 10, stdin));
+            (lines, None, InputSource::Lines)
         };
         Ok(Self {
             lines,
@@ -324,7 +368,7 @@ impl InputReader {
             return Some(Ok(line));
         }
         loop {
-            let line = match self.lines.next()? {
+            let line = match self.lines.next_line()? {
                 Ok(line) => line,
                 Err(error) => return Some(Err(error)),
             };
@@ -341,10 +385,29 @@ impl InputReader {
     }
 }
 
+/// The inputs in batches: as many as are at hand together (up to [`MAX_BATCH`]), so that a
+/// slow producer's line is handed over as soon as it arrives, and a fast one's in bulk.
 impl Iterator for InputReader {
-    type Item = Result<Vec<u8>, TaskError>;
+    type Item = Vec<Result<Vec<u8>, TaskError>>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let mut batch = Vec::new();
+        while batch.len() < MAX_BATCH {
+            if !batch.is_empty() && self.held.is_none() && !self.lines.at_hand() {
+                break;
+            }
+            let Some(input) = self.next_input() else {
+                break;
+            };
+            batch.push(input);
+        }
+        (!batch.is_empty()).then_some(batch)
+    }
+}
+
+impl InputReader {
+    /// The next input, checked; `None` at the end (or after a fail-fast map's malformed line).
+    fn next_input(&mut self) -> Option<Result<Vec<u8>, TaskError>> {
         if self
             .malformed
             .lock()
@@ -384,18 +447,6 @@ fn shown(line: &[u8]) -> String {
     } else {
         text
     }
-}
-
-/// The lines of `reader` without their line ending.
-fn lines_of(reader: impl BufRead + Send + 'static) -> impl Iterator<Item = io::Result<Vec<u8>>> {
-    reader.split(b'\n').map(|line| {
-        line.map(|mut line| {
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            line
-        })
-    })
 }
 
 /// The number of lines in a regular file (a total for the progress bar), or `None` for a pipe or

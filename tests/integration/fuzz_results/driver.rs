@@ -278,7 +278,7 @@ impl<'w> Round<'w> {
         let indexes = || (0..items.len()).map(|i| Ok(module_index(i).to_string().into_bytes()));
         let outcomes = |job: hecaton::Job<'_>| {
             let mut outcomes: Vec<_> = job
-                .imap_raw(indexes(), true)
+                .imap_raw(indexes().map(|input| vec![input]), true)
                 .expect("the input thread starts")
                 .collect();
             outcomes.sort_by_key(|outcome| outcome.index);

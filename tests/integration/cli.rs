@@ -5,16 +5,24 @@ use std::process::{Command, Output, Stdio};
 use hecaton_tests::fixture;
 use hecaton_tests::guests::{ECHO, GUESTS_TARGET_DIR, PROBE, ROOT, SQUARE};
 
-/// Runs `hecaton ARGS` with `stdin`; guest crates build into the tests' warm guest target folder.
-pub(crate) fn hecaton(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hecaton"))
+/// `hecaton ARGS` from the repository's root, ready to spawn: guest crates build into the tests'
+/// warm guest target folder, compiled modules go to the tests' cache.
+pub(crate) fn hecaton_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hecaton"));
+    command
         .args(args)
         .current_dir(ROOT)
         .env("CARGO_TARGET_DIR", GUESTS_TARGET_DIR)
         .env(
             "HECATON_CACHE_DIR",
             std::env::temp_dir().join("hecaton-tests-cache"),
-        )
+        );
+    command
+}
+
+/// Runs `hecaton ARGS` with `stdin`.
+pub(crate) fn hecaton(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = hecaton_command(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -22,6 +30,12 @@ pub(crate) fn hecaton(args: &[&str], stdin: &[u8]) -> Output {
         .expect("run hecaton");
     child.stdin.take().unwrap().write_all(stdin).unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// Asserts that `output`'s stderr holds `text`, showing the stderr when it does not.
+pub(crate) fn assert_stderr_has(output: &Output, text: &str) {
+    let stderr = stderr(output);
+    assert!(stderr.contains(text), "stderr lacks {text:?}:\n{stderr}");
 }
 
 pub(crate) fn stdout(output: &Output) -> String {

@@ -6,7 +6,7 @@ use hecaton::{Error, Module, Process, TaskError};
 use hecaton_tests::fixture;
 use hecaton_tests::guests::ROOT;
 
-use crate::cli::{hecaton, stderr};
+use crate::cli::{assert_stderr_has, hecaton};
 
 #[test]
 fn proc_exit_with_a_status_wasi_refuses_is_the_guests_exit() {
@@ -68,11 +68,7 @@ fn a_data_segment_that_can_never_fit_is_a_load_error() {
         b"",
     );
     assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("data segment 0"),
-        "{}",
-        stderr(&output)
-    );
+    assert_stderr_has(&output, "data segment 0");
 }
 
 #[test]

@@ -397,6 +397,8 @@ fn load_error_kind(error: &Error) -> &'static str {
         Error::Link { .. } => "link",
         Error::MissingExport { .. } => "missing_export",
         Error::WrongSignature { .. } => "wrong_signature",
+        Error::Unsupported { .. } => "unsupported",
+        Error::SegmentOutOfBounds { .. } => "segment_out_of_bounds",
         // Two spellings of one task.
         Error::Config(_) => "config",
         _ => "unexpected",

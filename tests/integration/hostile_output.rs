@@ -3,7 +3,7 @@
 
 use hecaton_tests::fixture;
 
-use crate::cli::{hecaton, stderr, stdout};
+use crate::cli::{assert_stderr_has, hecaton, stderr, stdout};
 
 fn hostile() -> String {
     fixture("hostile-output.wat").to_str().unwrap().to_owned()
@@ -60,11 +60,7 @@ fn run_and_map_agree_on_a_deep_payload() {
     let module = hostile();
     let output = hecaton(&["run", &module, "--invoke", "deep_forged"], b"");
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("ABI violation"),
-        "{}",
-        stderr(&output)
-    );
+    assert_stderr_has(&output, "ABI violation");
     assert_eq!(stdout(&output), "");
 }
 
@@ -100,11 +96,7 @@ fn invalid_utf8_in_an_ok_string_is_an_abi_violation_in_run_and_map() {
     let module = hostile();
     let output = hecaton(&["run", &module, "--invoke", "not_utf8"], b"");
     assert_eq!(output.status.code(), Some(3));
-    assert!(
-        stderr(&output).contains("ABI violation"),
-        "{}",
-        stderr(&output)
-    );
+    assert_stderr_has(&output, "ABI violation");
 }
 
 #[test]
@@ -197,11 +189,7 @@ fn run_caps_a_commands_stdout_at_max_output() {
     );
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert_eq!(output.stdout.len(), 1 << 20);
-    assert!(
-        stderr(&output).contains("output limit"),
-        "{}",
-        stderr(&output)
-    );
+    assert_stderr_has(&output, "output limit");
 }
 
 #[test]
@@ -227,9 +215,5 @@ fn an_input_line_that_is_not_utf8_is_bad_input() {
     );
     assert_eq!(output.status.code(), Some(2));
     assert_printable(&output.stderr);
-    assert!(
-        stderr(&output).contains(r#"input line 1 is not valid: not UTF-8"#),
-        "{}",
-        stderr(&output)
-    );
+    assert_stderr_has(&output, r#"input line 1 is not valid: not UTF-8"#);
 }

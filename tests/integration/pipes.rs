@@ -6,20 +6,13 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use hecaton_tests::guests::{GUESTS_TARGET_DIR, PROBE, ROOT, WAT_SQUARE};
+use hecaton_tests::guests::{PROBE, ROOT, WAT_SQUARE};
 
-use crate::cli::{hecaton, stderr, stdout};
+use crate::cli::{assert_stderr_has, hecaton, hecaton_command, stderr, stdout};
 
 /// `hecaton ARGS` with stdout going to `stdout`, stdin closed; its exit code and stderr.
 fn with_stdout(args: &[&str], stdout: Stdio) -> (Option<i32>, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_hecaton"))
-        .args(args)
-        .current_dir(ROOT)
-        .env("CARGO_TARGET_DIR", GUESTS_TARGET_DIR)
-        .env(
-            "HECATON_CACHE_DIR",
-            std::env::temp_dir().join("hecaton-tests-cache"),
-        )
+    let output = hecaton_command(args)
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(Stdio::piped())
@@ -63,13 +56,7 @@ fn a_full_disk_is_a_failure_named_on_stderr_for_every_subcommand() {
 
 /// Runs `hecaton ARGS`, reads one line of its stdout and closes the pipe.
 fn head_1(args: &[&str]) -> (Option<i32>, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hecaton"))
-        .args(args)
-        .current_dir(ROOT)
-        .env(
-            "HECATON_CACHE_DIR",
-            std::env::temp_dir().join("hecaton-tests-cache"),
-        )
+    let mut child = hecaton_command(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -161,30 +148,17 @@ fn inputs_that_look_like_options_go_after_a_double_dash() {
     // `-j` after `--` is an input: a string, which `square` refuses as bad input.
     assert_eq!(stdout(&output), "1\n4\n");
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("input 2 failed"),
-        "{}",
-        stderr(&output)
-    );
+    assert_stderr_has(&output, "input 2 failed");
     // Before `--`, an unknown option is refused, naming it, and nothing runs.
     let output = hecaton(&["map", m, "--invoke", "square", "1", "--frobnicate"], b"");
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(stdout(&output), "");
-    assert!(
-        stderr(&output).contains("--frobnicate"),
-        "{}",
-        stderr(&output)
-    );
+    assert_stderr_has(&output, "--frobnicate");
 }
 
 #[test]
 fn output_streams_while_the_input_is_slow() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hecaton"))
-        .args(["map", WAT_SQUARE, "--invoke", "square", "-q"])
-        .env(
-            "HECATON_CACHE_DIR",
-            std::env::temp_dir().join("hecaton-tests-cache"),
-        )
+    let mut child = hecaton_command(&["map", WAT_SQUARE, "--invoke", "square", "-q"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -329,11 +303,7 @@ fn compile_help_shows_only_what_changes_compiled_code() {
 fn a_mistyped_task_suggests_the_nearest() {
     let output = hecaton(&["run", WAT_SQUARE, "--invoke", "sqare", "3"], b"");
     assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("has no task `sqare` (did you mean `square`?)"),
-        "{}",
-        stderr(&output)
-    );
+    assert_stderr_has(&output, "has no task `sqare` (did you mean `square`?)");
 }
 
 #[test]

@@ -204,12 +204,26 @@ pub enum TaskError {
     /// The task used up its fuel.
     #[error("out of fuel")]
     OutOfFuel,
-    /// The task asked for more linear memory (or table elements) than its limit.
-    #[error("memory limit: the task asked for {requested} bytes, the limit is {limit}")]
+    /// The task asked for more linear memory than its limit.
+    #[error(
+        "memory limit: linear memory of {requested} bytes asked for, the limit is {limit} bytes \
+         (Limits::max_memory, --max-memory)"
+    )]
     MemoryLimit {
-        /// Bytes (or table elements) asked for.
+        /// Bytes of linear memory asked for.
         requested: u64,
-        /// The limit.
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// The task asked for more table elements than its limit.
+    #[error(
+        "table limit: {requested} table elements asked for, the limit is {limit} elements \
+         (Limits::max_table_elements, --max-table-elements)"
+    )]
+    TableLimit {
+        /// Table elements asked for.
+        requested: u64,
+        /// The limit, in elements.
         limit: u64,
     },
     /// The task returned or wrote more bytes than its output limit.
@@ -256,7 +270,7 @@ pub enum TaskError {
 
 impl TaskError {
     /// A short name of the kind of failure, stable for machines: `trap`, `stack_overflow`,
-    /// `timeout`, `out_of_fuel`, `memory_limit`, `output_limit`, `guest_error`, `panic`,
+    /// `timeout`, `out_of_fuel`, `memory_limit`, `table_limit`, `output_limit`, `guest_error`, `panic`,
     /// `bad_input`, `abi_violation`, `exit`, `cancelled`, `instantiate`, `host`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -265,6 +279,7 @@ impl TaskError {
             Self::Timeout(_) => "timeout",
             Self::OutOfFuel => "out_of_fuel",
             Self::MemoryLimit { .. } => "memory_limit",
+            Self::TableLimit { .. } => "table_limit",
             Self::OutputLimit { .. } => "output_limit",
             Self::Guest { .. } => "guest_error",
             Self::Panic { .. } => "panic",

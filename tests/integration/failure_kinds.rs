@@ -113,6 +113,10 @@ fn readme_lists_every_error_kind_with_its_exit_code() {
             requested: 1,
             limit: 0,
         },
+        TaskError::TableLimit {
+            requested: 1,
+            limit: 0,
+        },
         TaskError::OutputLimit { limit: 0 },
         TaskError::Guest {
             message: String::new(),

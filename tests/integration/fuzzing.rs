@@ -18,6 +18,7 @@ pub(crate) const GUEST_CAUSED_KINDS: &[&str] = &[
     "timeout",
     "out_of_fuel",
     "memory_limit",
+    "table_limit",
     "output_limit",
     "guest_error",
     "panic",

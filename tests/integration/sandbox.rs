@@ -184,7 +184,7 @@ fn table_limit_violated_by_a_table_growth_bomb() {
         Limits::default(),
     );
     assert!(
-        matches!(outcome, Err(TaskError::MemoryLimit { limit: 10_000, .. })),
+        matches!(outcome, Err(TaskError::TableLimit { limit: 10_000, .. })),
         "{outcome:?}"
     );
 }

@@ -91,7 +91,7 @@ impl wasmtime::ResourceLimiter for TaskState {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         if desired as u64 > self.limits.max_table_elements {
-            return Err(self.stop(TaskError::MemoryLimit {
+            return Err(self.stop(TaskError::TableLimit {
                 requested: desired as u64,
                 limit: self.limits.max_table_elements,
             }));

@@ -86,7 +86,7 @@ fn factoring_problem(n: u32) -> String {
 
 /// The oracle: trial division.
 fn is_composite(n: u32) -> bool {
-    (2..n).any(|d| n % d == 0)
+    (2..n).any(|d| n.is_multiple_of(d))
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! `tests/corpus/fetch.sh` for it (pip and the package registries are needed), and fails with
 //! the script's message if that fails; it never skips.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
@@ -20,11 +20,10 @@ use crate::cli::{hecaton, stderr, stdout};
 /// The path of a corpus program, fetched (and its SHA-256 checked) by `tests/corpus/fetch.sh`
 /// once per test run; the lock keeps two tests from fetching at once.
 fn program(name: &str) -> String {
-    static CHECKED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    static CHECKED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
     let mut checked = CHECKED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let checked = checked.get_or_insert_with(HashSet::new);
     let path = Path::new(ROOT)
         .join("target/corpus")
         .join(format!("{name}.wasm"));

@@ -10,6 +10,9 @@ mod cache;
 mod capabilities;
 // `hecaton run` and `hecaton build` through the real binary: output, exit codes, messages.
 mod cli;
+// Real programs (boolector, CPython, resvg, usvg, svg-flatten, yosys) fetched by
+// tests/corpus/fetch.sh, run and mapped through the CLI against independent oracles.
+mod corpus;
 // A reused pooling slot shows no task the memory of the task before, thousands of times over.
 mod freshness;
 // Fuzz target: wasm-smith modules, mutants and garbage loaded and run: typed, within limits.

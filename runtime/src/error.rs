@@ -257,6 +257,11 @@ pub enum TaskError {
     /// task that exited).
     #[error("the task exited with code {0}")]
     Exit(i32),
+    /// A command's stdout was the host's own ([`Stdio::Inherit`](crate::Stdio::Inherit)), and
+    /// the host's stdout closed while the command wrote to it (`hecaton run … | head`): the
+    /// command was stopped there, as a process is by `SIGPIPE`.
+    #[error("stdout was closed")]
+    StdoutClosed,
     /// The task was cancelled (`kill`, `terminate`, Ctrl-C) before it finished.
     #[error("cancelled")]
     Cancelled,
@@ -271,7 +276,7 @@ pub enum TaskError {
 impl TaskError {
     /// A short name of the kind of failure, stable for machines: `trap`, `stack_overflow`,
     /// `timeout`, `out_of_fuel`, `memory_limit`, `table_limit`, `output_limit`, `guest_error`, `panic`,
-    /// `bad_input`, `abi_violation`, `exit`, `cancelled`, `instantiate`, `host`.
+    /// `bad_input`, `abi_violation`, `exit`, `stdout_closed`, `cancelled`, `instantiate`, `host`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Trap { .. } => "trap",
@@ -286,6 +291,7 @@ impl TaskError {
             Self::BadInput { .. } => "bad_input",
             Self::AbiViolation(_) => "abi_violation",
             Self::Exit(_) => "exit",
+            Self::StdoutClosed => "stdout_closed",
             Self::Cancelled => "cancelled",
             Self::Instantiate(_) => "instantiate",
             Self::Host(_) => "host",

@@ -129,6 +129,7 @@ fn readme_lists_every_error_kind_with_its_exit_code() {
         },
         TaskError::AbiViolation(String::new()),
         TaskError::Exit(1),
+        TaskError::StdoutClosed,
         TaskError::Cancelled,
         TaskError::Instantiate(String::new()),
         TaskError::Host(String::new()),

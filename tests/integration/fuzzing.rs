@@ -19,6 +19,7 @@ pub(crate) const GUEST_CAUSED_KINDS: &[&str] = &[
     "out_of_fuel",
     "memory_limit",
     "table_limit",
+    "stdout_closed",
     "output_limit",
     "guest_error",
     "panic",

@@ -448,3 +448,21 @@ fn ctrl_c_on_a_terminal_clears_the_progress_bar_and_exits_130() {
         "the bar is still on the screen: {after:?}"
     );
 }
+
+#[test]
+fn a_command_under_run_whose_stdout_closes_stops_quietly() {
+    let flood = hecaton_tests::fixture("command-stdout-flood.wat");
+    let mut child = hecaton_command(&["run", flood.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    std::io::Read::read_exact(&mut child.stdout.take().unwrap(), &mut first).unwrap();
+    // The reader has read enough and closed the pipe, as `| head -c 10` does.
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(&first, b"xxxxxxxxxx");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+}

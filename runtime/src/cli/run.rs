@@ -77,6 +77,8 @@ fn run_command(
     on_ctrl_c(&process)?;
     match process.join::<CommandOutput>() {
         Ok(output) => Ok(Exit::Command(output.exit_code)),
+        // `| head` read enough: a quiet stop, as for hecaton's own output.
+        Err(TaskError::StdoutClosed) => Ok(Exit::Success),
         Err(TaskError::Cancelled) => {
             say("interrupted");
             Ok(Exit::Interrupted)

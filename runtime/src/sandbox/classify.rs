@@ -5,6 +5,7 @@ use wasmtime_wasi::I32Exit;
 
 use crate::TaskError;
 use crate::sandbox::TaskState;
+use crate::sandbox::host_stream::StdoutClosed;
 
 /// Classifies the error a task's call returned. A reason the host recorded when it stopped the
 /// task (a limit, a deadline, a cancel, a guest panic) wins over wasmtime's view of the same stop.
@@ -14,6 +15,9 @@ pub(crate) fn classify(error: wasmtime::Error, state: &mut TaskState) -> TaskErr
     }
     if let Some(exit) = error.downcast_ref::<I32Exit>() {
         return TaskError::Exit(exit.0);
+    }
+    if error.downcast_ref::<StdoutClosed>().is_some() {
+        return TaskError::StdoutClosed;
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::StackOverflow) => TaskError::StackOverflow,

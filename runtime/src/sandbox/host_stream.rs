@@ -16,6 +16,13 @@ use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 
+/// Why a command stopped when the host's stdout closed under it (a reader like `head` that has
+/// read enough): the guest is stopped at that write, as a process is by `SIGPIPE`, instead of
+/// being told of an I/O error it would report as its own failure.
+#[derive(Debug, thiserror::Error)]
+#[error("the host's stdout was closed")]
+pub(crate) struct StdoutClosed;
+
 /// Which of the host's streams a [`HostStream`] writes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum HostTarget {
@@ -88,8 +95,11 @@ impl OutputStream for HostStream {
         if (allowed.len() as u64) < len {
             return Err(StreamError::Closed);
         }
-        written.map_err(|error| match error.kind() {
-            std::io::ErrorKind::BrokenPipe => StreamError::Closed,
+        written.map_err(|error| match (error.kind(), self.target) {
+            (std::io::ErrorKind::BrokenPipe, HostTarget::Stdout) => {
+                StreamError::Trap(wasmtime::Error::new(StdoutClosed))
+            }
+            (std::io::ErrorKind::BrokenPipe, HostTarget::Stderr) => StreamError::Closed,
             _ => StreamError::LastOperationFailed(error.into()),
         })
     }

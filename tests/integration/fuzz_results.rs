@@ -246,7 +246,15 @@ fn fuzz_found_big_integer_in_an_output_with_a_newline_keeps_its_value() {
         }
         let output = round.map(&args);
         let stdout = String::from_utf8_lossy(&output.stdout);
-        let line = stdout.lines().nth(1).unwrap_or_default();
+        // Unordered lines come as tasks complete: find input 1's by its index.
+        let line = if unordered {
+            stdout
+                .lines()
+                .find(|line| line.starts_with("{\"index\":1,"))
+                .unwrap_or_default()
+        } else {
+            stdout.lines().nth(1).unwrap_or_default()
+        };
         let number = if unordered {
             line.trim_start_matches("{\"index\":1,\"output\":")
                 .trim_end_matches('}')

@@ -93,6 +93,11 @@ impl Pool {
 
     /// A job of the module's WASI command: each input becomes its stdin or its last argument.
     ///
+    /// In `args`, `{}` stands for the input and `{#}` for its index (from 0), as in GNU
+    /// parallel: `["-o", "/out/{#}.png", "{}"]`. With [`CommandInput::Arg`], an input no
+    /// argument places with `{}` is appended as the last argument. An input placed in an
+    /// argument is text: bytes that are not UTF-8 are replaced there (the CLI refuses such a line).
+    ///
     /// # Errors
     /// [`Error::UnknownTask`] when the module is not a command, [`Error::Closed`].
     pub fn command_job(

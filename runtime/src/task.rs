@@ -333,7 +333,7 @@ impl JsonTasks {
         identity: Identity,
         cancel: &CancelFlag,
     ) -> Ran<TaskOutput> {
-        let (args, stdio) = command_setup(args, stdio, input);
+        let (args, stdio) = command_setup(args, stdio, input, identity.input);
         let wasi_setup = self.module.imports_wasi().then(|| WasiSetup {
             program: Arc::clone(self.module.program()),
             args,
@@ -370,20 +370,44 @@ impl JsonTasks {
     }
 }
 
-/// A command's arguments (after argv\[0\]) and streams for one input.
-fn command_setup(args: &[String], stdio: &CommandStdio, input: &[u8]) -> (Vec<String>, Stdio) {
-    let mut argv = args.to_vec();
-    let stdio = match stdio {
-        CommandStdio::Fixed(stdio) => stdio.clone(),
-        CommandStdio::PerItem(CommandInput::Stdin) => Stdio::Capture {
-            stdin: input.to_vec(),
-        },
-        CommandStdio::PerItem(CommandInput::Arg) => {
-            argv.push(String::from_utf8_lossy(input).into_owned());
-            Stdio::Capture { stdin: Vec::new() }
+/// The placeholder a map's fixed command arguments hold for the input, as GNU parallel's.
+pub(crate) const INPUT_PLACEHOLDER: &str = "{}";
+/// The placeholder for the input's index (from 0, as hecaton's records count).
+pub(crate) const INDEX_PLACEHOLDER: &str = "{#}";
+
+/// A command's arguments (after argv\[0\]) and streams for input `index` of a map: in the
+/// fixed arguments `{}` stands for the input and `{#}` for its index; with
+/// [`CommandInput::Arg`] and no `{}`, the input is appended as the last argument.
+fn command_setup(
+    args: &[String],
+    stdio: &CommandStdio,
+    input: &[u8],
+    index: Option<usize>,
+) -> (Vec<String>, Stdio) {
+    let per_item = match stdio {
+        CommandStdio::Fixed(stdio) => return (args.to_vec(), stdio.clone()),
+        CommandStdio::PerItem(per_item) => per_item,
+    };
+    let text = String::from_utf8_lossy(input);
+    let index = index.map(|index| index.to_string()).unwrap_or_default();
+    let placed = args.iter().any(|arg| arg.contains(INPUT_PLACEHOLDER));
+    let mut argv: Vec<String> = args
+        .iter()
+        .map(|arg| {
+            arg.replace(INDEX_PLACEHOLDER, &index)
+                .replace(INPUT_PLACEHOLDER, &text)
+        })
+        .collect();
+    let stdin = match per_item {
+        CommandInput::Stdin => input.to_vec(),
+        CommandInput::Arg => {
+            if !placed {
+                argv.push(text.into_owned());
+            }
+            Vec::new()
         }
     };
-    (argv, stdio)
+    (argv, Stdio::Capture { stdin })
 }
 
 /// A fresh instance, its start function and reactor initializer run.

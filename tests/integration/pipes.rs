@@ -466,3 +466,36 @@ fn a_command_under_run_whose_stdout_closes_stops_quietly() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(stderr(&output), "");
 }
+
+#[test]
+fn placeholders_put_each_input_and_its_index_inside_fixed_arguments() {
+    let echo = hecaton_tests::guests::ECHO;
+    let output = hecaton(
+        &[
+            "map",
+            echo,
+            "--lines",
+            "--arg",
+            "--argv=-p",
+            "--argv=read {}.v; n={#}",
+            "--argv=-o",
+        ],
+        b"alu\nfpu\n",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let records: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    // `{}` placed the input: it is not appended again.
+    assert_eq!(records[0]["stdout"], "-p read alu.v; n=0 -o\n");
+    assert_eq!(records[1]["stdout"], "-p read fpu.v; n=1 -o\n");
+    // Without `{}`, --arg appends the input; `{#}` still counts.
+    let output = hecaton(
+        &["map", echo, "--lines", "--arg", "--argv=job-{#}"],
+        b"x\ny\n",
+    );
+    let text = stdout(&output);
+    assert!(text.contains(r#""stdout":"job-0 x\n""#), "{text}");
+    assert!(text.contains(r#""stdout":"job-1 y\n""#), "{text}");
+}

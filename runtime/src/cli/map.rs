@@ -95,7 +95,10 @@ pub(crate) struct MapArgs {
     /// Inputs are raw lines, not JSON strings.
     #[arg(long, help_heading = COMMANDS)]
     lines: bool,
-    /// An argument before the input (repeatable; `--argv=-v` for one that starts with `-`).
+    /// A fixed argument (repeatable; `--argv=-v` for one that starts with `-`). `{}` in it
+    /// stands for the input and `{#}` for its index (from 0), as in GNU parallel's command
+    /// line: `--argv=-o --argv='/out/{#}.png' --argv='{}'`. With --arg, an input no argument
+    /// places is appended last.
     #[arg(long = "argv", value_name = "ARG", allow_hyphen_values = true, help_heading = COMMANDS)]
     argv: Vec<String>,
     /// The inputs, as JSON values (a word that is not JSON is a string); after `--` when they
@@ -285,17 +288,19 @@ enum InputFormat {
     CommandJsonString,
     /// A command's stdin: the raw line, any bytes.
     CommandRawStdin,
-    /// A command's argument: the raw line, which must be UTF-8.
-    CommandRawArg,
+    /// A command's argument (or an input a fixed argument places with `{}`): the raw line,
+    /// which must be UTF-8.
+    CommandRawText,
 }
 
 impl InputReader {
     fn new(args: &MapArgs, command: bool) -> anyhow::Result<Self> {
-        let format = match (command, args.lines, args.arg) {
+        let placed = args.argv.iter().any(|arg| arg.contains("{}"));
+        let format = match (command, args.lines, args.arg || placed) {
             (false, _, _) => InputFormat::Json,
             (true, false, _) => InputFormat::CommandJsonString,
             (true, true, false) => InputFormat::CommandRawStdin,
-            (true, true, true) => InputFormat::CommandRawArg,
+            (true, true, true) => InputFormat::CommandRawText,
         };
         let (lines, total, source): (Lines, Option<u64>, InputSource) = if !args.inputs.is_empty() {
             let inputs: Vec<Vec<u8>> = args
@@ -340,7 +345,7 @@ impl InputReader {
         };
         match self.format {
             InputFormat::CommandRawStdin => Ok(line),
-            InputFormat::CommandRawArg => utf8(&line).map(|()| line),
+            InputFormat::CommandRawText => utf8(&line).map(|()| line),
             InputFormat::Json => {
                 utf8(&line)?;
                 match serde_json::from_slice::<serde::de::IgnoredAny>(&line) {
@@ -477,7 +482,7 @@ fn argument_input(arg: &str, format: InputFormat) -> Vec<u8> {
         }
         InputFormat::Json => Value::String(arg.to_owned()).to_string().into_bytes(),
         InputFormat::CommandJsonString => Value::String(arg.to_owned()).to_string().into_bytes(),
-        InputFormat::CommandRawStdin | InputFormat::CommandRawArg => arg.as_bytes().to_vec(),
+        InputFormat::CommandRawStdin | InputFormat::CommandRawText => arg.as_bytes().to_vec(),
     }
 }
 

@@ -217,8 +217,7 @@ impl Live {
 fn settle<T>(store: &mut Store<TaskState>, outcome: Result<T, Failure>) -> Result<T, TaskError> {
     let outcome = outcome.map_err(|failure| classified(store, failure));
     let state = store.data_mut();
-    let prefix = state.print_prefix();
-    let Some(captured) = state.captured.as_mut() else {
+    let Some(captured) = state.captured.as_ref() else {
         return outcome;
     };
     if captured.overflowed() {
@@ -226,7 +225,7 @@ fn settle<T>(store: &mut Store<TaskState>, outcome: Result<T, Failure>) -> Resul
             limit: state.limits.max_output,
         });
     }
-    captured.forward_to_stderr(&prefix);
+    state.forward_prints();
     outcome
 }
 

@@ -123,12 +123,15 @@ impl TaskState {
         self.stopped = None;
     }
 
-    /// What starts each line of the task's prints on the host's stderr: the map input it runs
-    /// on, else its task id.
-    pub(crate) fn print_prefix(&self) -> String {
-        match self.input {
-            Some(index) => format!("[input {index}] "),
-            None => format!("[task {}] ", self.task_id),
+    /// Copies the task's new prints to the host's stderr, each line prefixed with the map input
+    /// it runs on, else its task id (the prefix is made only when there is something to copy).
+    pub(crate) fn forward_prints(&mut self) {
+        let (input, task_id) = (self.input, self.task_id);
+        if let Some(captured) = self.captured.as_mut() {
+            captured.forward_to_stderr(|| match input {
+                Some(index) => format!("[input {index}] "),
+                None => format!("[task {task_id}] "),
+            });
         }
     }
 

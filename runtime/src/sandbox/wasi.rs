@@ -51,7 +51,7 @@ impl CapturedOutput {
     /// function task): line by line, each line made printable and prefixed with `prefix`, so
     /// that a guest can neither write control characters to a terminal nor a line that looks
     /// like hecaton's own.
-    pub(crate) fn forward_to_stderr(&mut self, prefix: &str) {
+    pub(crate) fn forward_to_stderr(&mut self, prefix: impl FnOnce() -> String) {
         use std::io::Write;
         let (stdout, stderr) = (self.stdout.contents(), self.stderr.contents());
         let (stdout_new, stderr_new) = (
@@ -61,11 +61,12 @@ impl CapturedOutput {
         if stdout_new.is_empty() && stderr_new.is_empty() {
             return;
         }
+        let prefix = prefix();
         let mut host_stderr = std::io::stderr().lock();
         // Diagnostics only: a closed stderr loses them, nothing else.
         for new in [stdout_new, stderr_new] {
             if !new.is_empty() {
-                let _ = host_stderr.write_all(crate::text::prefixed_lines(prefix, new).as_bytes());
+                let _ = host_stderr.write_all(crate::text::prefixed_lines(&prefix, new).as_bytes());
             }
         }
         self.forwarded = (stdout.len(), stderr.len());

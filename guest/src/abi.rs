@@ -15,12 +15,16 @@ pub extern "C" fn hecaton_alloc(len: usize) -> *mut u8 {
 }
 
 /// The input bytes the host wrote at `ptr..ptr + len`.
-pub(crate) fn input<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+///
+/// # Safety
+/// Unless `len` is 0, `ptr` must point to `len` initialized bytes that nothing writes or frees
+/// for `'a`: what the host hands a task export (guest/abi/ABI.md), memory it allocated through
+/// `hecaton_alloc` (never freed) and wrote the input into before the call.
+pub(crate) unsafe fn input<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
     if len == 0 {
         return &[];
     }
-    // SAFETY: the host allocated `len` bytes at `ptr` through `hecaton_alloc` and wrote the input
-    // there; the memory is never freed, so it lives as long as the task.
+    // SAFETY: the caller guarantees `len` initialized bytes at `ptr`, unchanged for `'a`.
     unsafe { std::slice::from_raw_parts(ptr, len) }
 }
 

@@ -54,7 +54,12 @@ pub mod __private {
     pub use crate::abi::hecaton_alloc;
 
     /// Runs a task whose return value is its output.
-    pub fn run<I, O>(
+    ///
+    /// # Safety
+    /// `ptr` and `len` must be what the host passes a task export (guest/abi/ABI.md): unless
+    /// `len` is 0, `len` initialized bytes at `ptr`, allocated through `hecaton_alloc` and never
+    /// freed. `#[task]`'s wrapper passes its own arguments, which the host gives it so.
+    pub unsafe fn run<I, O>(
         ptr: *const u8,
         len: usize,
         signature: &str,
@@ -64,13 +69,19 @@ pub mod __private {
         I: DeserializeOwned,
         O: Serialize,
     {
-        run_fallible(ptr, len, signature, |input| {
-            Ok::<O, std::convert::Infallible>(task(input))
-        })
+        // SAFETY: `ptr` and `len` come from this function's caller, under the same contract.
+        unsafe {
+            run_fallible(ptr, len, signature, |input| {
+                Ok::<O, std::convert::Infallible>(task(input))
+            })
+        }
     }
 
     /// Runs a task whose `Err` is a guest error.
-    pub fn run_fallible<I, O, E>(
+    ///
+    /// # Safety
+    /// As [`run`]: `ptr` and `len` as the host passes them to a task export.
+    pub unsafe fn run_fallible<I, O, E>(
         ptr: *const u8,
         len: usize,
         signature: &str,
@@ -82,7 +93,8 @@ pub mod __private {
         E: Display,
     {
         abi::install_panic_hook();
-        let input = abi::input(ptr, len);
+        // SAFETY: the caller passes the host's `ptr` and `len`, which is `input`'s contract.
+        let input = unsafe { abi::input(ptr, len) };
         let input = match serde_json::from_slice::<I>(input) {
             Ok(input) => input,
             Err(error) => {

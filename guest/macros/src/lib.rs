@@ -69,8 +69,16 @@ fn expand(function: &ItemFn) -> syn::Result<proc_macro2::TokenStream> {
 
         #[doc(hidden)]
         #[unsafe(export_name = #export_name)]
-        pub extern "C" fn #wrapper(ptr: *const u8, len: usize) -> *const u32 {
-            ::hecaton_guest::__private::#runner(ptr, len, #signature, |#pattern: #input_type| #name(#(#args),*))
+        /// The task's export, called by the host only, with the input it wrote at `ptr`.
+        ///
+        /// # Safety
+        /// `ptr` and `len` must be as the host passes them (guest/abi/ABI.md): `len` bytes at
+        /// `ptr`, allocated through `hecaton_alloc` and written before the call.
+        pub unsafe extern "C" fn #wrapper(ptr: *const u8, len: usize) -> *const u32 {
+            // SAFETY: this function's contract is `run`'s, and the host keeps it.
+            unsafe {
+                ::hecaton_guest::__private::#runner(ptr, len, #signature, |#pattern: #input_type| #name(#(#args),*))
+            }
         }
     })
 }

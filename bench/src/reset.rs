@@ -134,13 +134,7 @@ fn raw(reset: Reset, pages: u64, items: u64) -> Result<Measurement> {
         }
         Ok(())
     };
-    run(items / 20 + 1)?;
-    let ((), seconds) = fastest_of_runs(|| run(items))?;
-    Ok(Measurement {
-        items,
-        workers: 1,
-        seconds,
-    })
+    measured(items, run)
 }
 
 /// The same tasks through hecaton, on one worker, a fresh instance per task.
@@ -155,6 +149,11 @@ fn hecaton(module: &HecatonModule, pages: u64, items: u64) -> Result<Measurement
         );
         Ok(())
     };
+    measured(items, run)
+}
+
+/// `run` of `items` tasks on one thread: a warm-up of a twentieth, then the fastest of the runs.
+fn measured(items: u64, run: impl Fn(u64) -> Result<()>) -> Result<Measurement> {
     run(items / 20 + 1)?;
     let ((), seconds) = fastest_of_runs(|| run(items))?;
     Ok(Measurement {

@@ -199,8 +199,31 @@ fn config(settings: &EngineBuilder, memory_reset: MemoryReset) -> wasmtime::Conf
         memory_reset,
     )));
     config.memory_init_cow(true);
+    // The WebAssembly proposals: every one wasmtime 48 enables by default is on, each set
+    // explicitly, and those it leaves off stay off; `proposals::PROPOSALS` is the table, with
+    // the reason for each (what `hecaton inspect` shows).
+    for (flag, enabled) in crate::proposals::engine_flags() {
+        config.wasm_features(flag, enabled);
+    }
+    // Exception objects and GC structs live in a GC heap: deferred reference counting, the
+    // collector wasmtime has run longest. A GC heap grows through the store's limiter, so it
+    // counts in the task's memory limit.
+    config.collector(wasmtime::Collector::DeferredReferenceCounting);
     config
 }
+
+/// The most elements any one table of a task can have, whatever its limit: the pooling
+/// allocator reserves this much address space for each table slot. A million elements is 100
+/// times the largest table of the real-program corpus (10,433, GCC's `cc1`).
+pub const MAX_TABLE_ELEMENTS: u64 = 1 << 20;
+
+/// Memories one module may define (multi-memory); their sizes together are capped by the task's
+/// memory limit.
+const MAX_MEMORIES_PER_MODULE: u32 = 8;
+
+/// Tables one module may define (reference types); their elements together are capped by the
+/// task's table limit.
+const MAX_TABLES_PER_MODULE: u32 = 8;
 
 /// Bytes of each linear memory and table that stay resident between the tasks using a slot.
 const KEEP_RESIDENT: usize = 2 << 20;
@@ -213,6 +236,18 @@ fn pooling(memory_reset: MemoryReset) -> wasmtime::PoolingAllocationConfig {
     pooling.total_memories(1000);
     pooling.total_tables(1000);
     pooling.max_memory_size(1 << 32);
+    // GC heaps (exception objects, GC structs) come from slots of their own, one per store
+    // that needs one.
+    pooling.total_gc_heaps(1000);
+    // A module may define several memories and tables (multi-memory, reference types): the
+    // limits that matter are the task's, across all of them (`Limits`); these only size each
+    // instance's bookkeeping, a few bytes per slot.
+    pooling.max_memories_per_module(MAX_MEMORIES_PER_MODULE);
+    pooling.max_tables_per_module(MAX_TABLES_PER_MODULE);
+    // Each table slot reserves room for this many elements (8 bytes each: 8 MiB of address
+    // space per slot, 8 GB for all 1000; pages are touched only as a table uses them). It is
+    // the ceiling of `Limits::max_table_elements`, which is checked against it.
+    pooling.table_elements(MAX_TABLE_ELEMENTS as usize);
     // How a freed slot is made fresh for the next task (`MemoryReset`): what "a fresh instance
     // per task" rests on when instances reuse slots.
     //

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::task::CommandOutput;
 use crate::text::printable;
 
 /// A failure of hecaton itself or of its input, before or around the tasks: loading a module,
@@ -257,6 +258,11 @@ pub enum TaskError {
     /// task that exited).
     #[error("the task exited with code {0}")]
     Exit(i32),
+    /// A WASI command exited with a non-zero code, and its job asked for that to be a failure
+    /// ([`Job::fail_nonzero`](crate::Job::fail_nonzero), `hecaton map --fail-nonzero`): what it
+    /// wrote and its code.
+    #[error("the command exited with code {}", .0.exit_code)]
+    NonZeroExit(Box<CommandOutput>),
     /// A command's stdout was the host's own ([`Stdio::Inherit`](crate::Stdio::Inherit)), and
     /// the host's stdout closed while the command wrote to it (`hecaton run … | head`): the
     /// command was stopped there, as a process is by `SIGPIPE`.
@@ -276,7 +282,8 @@ pub enum TaskError {
 impl TaskError {
     /// A short name of the kind of failure, stable for machines: `trap`, `stack_overflow`,
     /// `timeout`, `out_of_fuel`, `memory_limit`, `table_limit`, `output_limit`, `guest_error`, `panic`,
-    /// `bad_input`, `abi_violation`, `exit`, `stdout_closed`, `cancelled`, `instantiate`, `host`.
+    /// `bad_input`, `abi_violation`, `exit`, `nonzero_exit`, `stdout_closed`, `cancelled`,
+    /// `instantiate`, `host`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Trap { .. } => "trap",
@@ -291,6 +298,7 @@ impl TaskError {
             Self::BadInput { .. } => "bad_input",
             Self::AbiViolation(_) => "abi_violation",
             Self::Exit(_) => "exit",
+            Self::NonZeroExit(_) => "nonzero_exit",
             Self::StdoutClosed => "stdout_closed",
             Self::Cancelled => "cancelled",
             Self::Instantiate(_) => "instantiate",

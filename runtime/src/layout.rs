@@ -1,6 +1,7 @@
 //! What a module's binary says before anything runs: checks that refuse, at load, a module that
-//! could never run as a task — a 64-bit memory (the ABI is wasm32), or a data segment that can
-//! never fit its memory (instantiation would fail for every input).
+//! could never run as a task — a 64-bit memory (the ABI is wasm32), a shared memory (a task is
+//! one thread), or a data segment that can never fit its memory (instantiation would fail for
+//! every input).
 
 use std::path::Path;
 
@@ -8,11 +9,11 @@ use wasmparser::{DataKind, Operator, Parser, Payload};
 
 use crate::error::Error;
 
-/// Checks `binary` (a valid core module: wasmtime compiled it) for what no task of it could
-/// survive.
+/// Checks `binary` (a core module, before it is compiled: a part that does not parse is left to
+/// the compiler to refuse) for what no task of it could survive.
 ///
 /// # Errors
-/// [`Error::Unsupported`] for a 64-bit memory, [`Error::SegmentOutOfBounds`] for an active data
+/// [`Error::Unsupported`] for a 64-bit or shared memory, [`Error::SegmentOutOfBounds`] for an active data
 /// segment at a constant offset past its memory's initial size (memory cannot grow before the
 /// segments are written).
 pub(crate) fn check(path: &Path, binary: &[u8]) -> Result<(), Error> {
@@ -20,7 +21,7 @@ pub(crate) fn check(path: &Path, binary: &[u8]) -> Result<(), Error> {
     // none can be, hecaton provides none).
     let mut memories: Vec<u64> = Vec::new();
     for payload in Parser::new(0).parse_all(binary) {
-        // wasmtime validated the module; a payload that does not parse is simply not checked.
+        // A payload that does not parse is not checked here: compiling the module refuses it.
         let Ok(payload) = payload else { return Ok(()) };
         match payload {
             Payload::MemorySection(reader) => {
@@ -30,6 +31,14 @@ pub(crate) fn check(path: &Path, binary: &[u8]) -> Result<(), Error> {
                             path: path.to_owned(),
                             feature: "a 64-bit memory (the memory64 proposal; task modules \
                                       are wasm32, see guest/abi/ABI.md)"
+                                .into(),
+                        });
+                    }
+                    if memory.shared {
+                        return Err(Error::Unsupported {
+                            path: path.to_owned(),
+                            feature: "a shared memory (the threads proposal; a task runs on \
+                                      one thread, and hecaton provides no wasi-threads)"
                                 .into(),
                         });
                     }

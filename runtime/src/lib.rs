@@ -81,9 +81,11 @@ mod layout;
 mod map;
 mod module;
 mod numeric;
+mod placeholders;
 mod pool;
 mod process;
 mod process_threads;
+mod proposals;
 mod sandbox;
 mod scheduler;
 mod snapshot;
@@ -91,18 +93,24 @@ mod task;
 mod text;
 
 pub use cache::{CACHE_DIR_ENV, ModuleCache, UntrustedCache};
-pub use engine::{DEFAULT_MAX_STACK, EPOCH_TICK, Engine, EngineBuilder, MemoryReset};
+pub use engine::{
+    DEFAULT_MAX_STACK, EPOCH_TICK, Engine, EngineBuilder, MAX_TABLE_ELEMENTS, MemoryReset,
+};
 pub use error::{Error, TaskError};
 pub use isolation::Isolation;
 pub use map::Outcome;
 pub use module::{Module, NumType, TaskKind};
 pub use numeric::Numbers;
+pub use placeholders::places_input;
 pub use pool::{
     AsyncResult, Canceller, Imap, ImapUnordered, Job, NumericImap, Pool, PoolBuilder, RawImap,
     WORKERS_ENV,
 };
 pub use process::{Killer, Process, ProcessBuilder};
-pub use sandbox::{Access, Capabilities, Limits, Stdio};
+pub use sandbox::{
+    Access, Capabilities, DEFAULT_MAX_MEMORY, DEFAULT_MAX_OUTPUT, DEFAULT_MAX_TABLE_ELEMENTS,
+    Limits, Scratch, Stdio,
+};
 pub use task::{CommandInput, CommandOutput, TaskOutput};
 pub use text::{printable, to_json_line};
 /// wasmtime's trap codes, as [`TaskError::Trap`] reports them.

@@ -190,16 +190,29 @@ impl Module {
     ) -> Result<Self, Error> {
         let path = path.to_owned();
         let binary = to_binary(&path, bytes)?;
+        // What no task of the module could survive is refused before it is compiled (seconds for
+        // a large module), and before a compile error could speak of it less clearly.
+        crate::layout::check(&path, &binary)?;
         let compile = || wasmtime::Module::new(engine.wasmtime(), &binary);
         let compiled = match cache {
             Some(cache) => cache.load_or_compile(engine, &path, &binary, compile),
             None => compile(),
         };
-        let module = compiled.map_err(|error| Error::Compile {
-            path: path.clone(),
-            message: format!("{error:#}"),
-        })?;
-        crate::layout::check(&path, &binary)?;
+        let module =
+            compiled.map_err(|error| match crate::proposals::missing(&binary).first() {
+                Some(proposal) => Error::Unsupported {
+                    path: path.clone(),
+                    feature: format!(
+                        "the {} proposal ({})",
+                        proposal.name,
+                        proposal.stance.reason()
+                    ),
+                },
+                None => Error::Compile {
+                    path: path.clone(),
+                    message: format!("{error:#}"),
+                },
+            })?;
         let source = Source {
             binary: Arc::from(&*binary),
             cache: cache.cloned(),
@@ -328,6 +341,21 @@ impl Module {
             .tasks
             .iter()
             .map(|(name, task)| (name.as_str(), &task.kind))
+    }
+
+    /// The WebAssembly proposals beyond wasm 1.0 that this module uses (`"bulk-memory"`,
+    /// `"exception-handling"`, …, as their repositories under github.com/WebAssembly name them),
+    /// each with what hecaton does with it; `None` for a module loaded precompiled, whose wasm is
+    /// not kept. Costs one validation of the module per proposal (spread over the cores): call
+    /// it to inspect a module, not per task.
+    pub fn proposals(&self) -> Option<Vec<(&'static str, &'static str)>> {
+        let source = self.inner.source.as_ref()?;
+        let used = crate::proposals::used(&source.binary)?;
+        Some(
+            used.into_iter()
+                .map(|proposal| (proposal.name, proposal.stance.reason()))
+                .collect(),
+        )
     }
 
     /// The exported memory's size limits in bytes: (initial, maximum), when there is one.

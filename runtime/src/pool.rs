@@ -93,9 +93,11 @@ impl Pool {
 
     /// A job of the module's WASI command: each input becomes its stdin or its last argument.
     ///
-    /// In `args`, `{}` stands for the input and `{#}` for its index (from 0), as in GNU
-    /// parallel: `["-o", "/out/{#}.png", "{}"]`. With [`CommandInput::Arg`], an input no
-    /// argument places with `{}` is appended as the last argument. An input placed in an
+    /// In `args`, GNU parallel's placeholders stand for the input: `{}` itself, `{.}` without
+    /// its extension, `{/}` its last path component, `{//}` the path before it, `{/.}` the last
+    /// component without extension; `{#}` for its index (from 0): `["-o", "/out/{/.}.png",
+    /// "{}"]`. With [`CommandInput::Arg`], an input no argument places is appended as the last
+    /// argument. An input placed in an
     /// argument is text: bytes that are not UTF-8 are replaced there (the CLI refuses such a line).
     ///
     /// # Errors
@@ -420,6 +422,40 @@ impl<'p> Job<'p> {
     /// always runs in a fresh instance.
     pub fn isolation(mut self, isolation: Isolation) -> Self {
         self.isolation = isolation;
+        self
+    }
+
+    /// For a command job: a fresh, empty read-write folder for each input, as
+    /// [`Scratch`](crate::Scratch) describes (default: none). Its root folder is made now.
+    ///
+    /// # Errors
+    /// [`Error::Input`] for a job that is not a command's, [`Error::Capability`] when the root
+    /// folder cannot be made.
+    pub fn scratch(mut self, scratch: crate::Scratch) -> Result<Self, Error> {
+        let Call::Command { scratch: slot, .. } = &mut self.call else {
+            return Err(Error::Input {
+                task: self.task.clone(),
+                message: "a scratch folder is for a WASI command's job".into(),
+            });
+        };
+        scratch.create_root().map_err(|error| {
+            Error::Capability(format!(
+                "cannot make the scratch folder {}: {error}",
+                scratch.root().display()
+            ))
+        })?;
+        *slot = Some(scratch);
+        Ok(self)
+    }
+
+    /// For a command job: whether a non-zero exit code is a failure of that input,
+    /// [`TaskError::NonZeroExit`](crate::TaskError::NonZeroExit) holding what the command wrote
+    /// (default: no, the exit code is part of the output). A failure is retried, and stops a
+    /// fail-fast map, as any other.
+    pub fn fail_nonzero(mut self, fail: bool) -> Self {
+        if let Call::Command { fail_nonzero, .. } = &mut self.call {
+            *fail_nonzero = fail;
+        }
         self
     }
 

@@ -13,8 +13,10 @@ use wasmtime::{Instance, Store};
 use crate::abi::{self, Failure};
 use crate::module::{Module, Task, TaskKind};
 use crate::numeric;
+use crate::placeholders;
 use crate::sandbox::{
-    CancelFlag, Identity, Limits, Policy, Stdio, TaskState, WasiSetup, classify, new_store,
+    CancelFlag, Capabilities, Identity, Limits, Policy, Scratch, Stdio, TaskState, WasiSetup,
+    classify, new_store,
 };
 use crate::{Error, TaskError};
 
@@ -38,6 +40,10 @@ pub(crate) enum Call {
     Command {
         args: Vec<String>,
         stdio: CommandStdio,
+        /// A fresh folder of its own for each task.
+        scratch: Option<Scratch>,
+        /// Whether a non-zero exit code is a failure ([`TaskError::NonZeroExit`]).
+        fail_nonzero: bool,
     },
 }
 
@@ -78,7 +84,12 @@ impl Call {
         stdio: CommandStdio,
     ) -> Result<Self, Error> {
         module.task(hecaton_abi::START_EXPORT)?;
-        Ok(Self::Command { args, stdio })
+        Ok(Self::Command {
+            args,
+            stdio,
+            scratch: None,
+            fail_nonzero: false,
+        })
     }
 }
 
@@ -142,6 +153,19 @@ pub(crate) fn next_task_id() -> u64 {
 pub(crate) struct Ran<T> {
     pub(crate) result: Result<T, TaskError>,
     pub(crate) memory: u64,
+}
+
+impl Ran<TaskOutput> {
+    /// With `fail_nonzero`, a command's non-zero exit code as its failure, output and all.
+    fn failing_nonzero(self, fail_nonzero: bool) -> Self {
+        match self.result {
+            Ok(TaskOutput::Command(output)) if fail_nonzero && output.exit_code != 0 => Self {
+                result: Err(TaskError::NonZeroExit(Box::new(output))),
+                memory: self.memory,
+            },
+            result => Self { result, ..self },
+        }
+    }
 }
 
 /// Runs `body`, turning a host-side panic into the task's [`TaskError::Host`]: running a task
@@ -278,8 +302,14 @@ impl JsonTasks {
     ) -> Ran<TaskOutput> {
         let task = match &self.call {
             Call::Json(task) => task,
-            Call::Command { args, stdio } => {
-                return self.run_command(args, stdio, input, identity, cancel);
+            Call::Command {
+                args,
+                stdio,
+                scratch,
+                fail_nonzero,
+            } => {
+                let ran = self.run_command(args, stdio, scratch.as_ref(), input, identity, cancel);
+                return ran.failing_nonzero(*fail_nonzero);
             }
         };
         let live = match session {
@@ -323,11 +353,49 @@ impl JsonTasks {
         Ran { result, memory }
     }
 
-    /// Runs the module's WASI command once in a fresh instance, its streams from `stdio`.
+    /// Runs the module's WASI command once in a fresh instance, its streams from `stdio`, with
+    /// a scratch folder of its own when one is asked for.
     fn run_command(
         &self,
         args: &[String],
         stdio: &CommandStdio,
+        scratch: Option<&Scratch>,
+        input: &[u8],
+        identity: Identity,
+        cancel: &CancelFlag,
+    ) -> Ran<TaskOutput> {
+        let Some(scratch) = scratch else {
+            let capabilities = Arc::clone(&self.policy.capabilities);
+            return self.run_command_with(args, stdio, capabilities, input, identity, cancel);
+        };
+        // A map's input is named by its index; a lone task by its id.
+        let key = identity
+            .input
+            .unwrap_or_else(|| usize::try_from(identity.task_id).unwrap_or(usize::MAX));
+        let (folder, capabilities) = match scratch.prepare(key, &self.policy.capabilities) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                let folder = scratch.folder(key);
+                return Ran {
+                    result: Err(TaskError::Instantiate(format!(
+                        "cannot make the scratch folder {}: {error}",
+                        folder.display()
+                    ))),
+                    memory: 0,
+                };
+            }
+        };
+        let ran =
+            self.run_command_with(args, stdio, Arc::new(capabilities), input, identity, cancel);
+        scratch.finish(&folder);
+        ran
+    }
+
+    fn run_command_with(
+        &self,
+        args: &[String],
+        stdio: &CommandStdio,
+        capabilities: Arc<Capabilities>,
         input: &[u8],
         identity: Identity,
         cancel: &CancelFlag,
@@ -337,7 +405,7 @@ impl JsonTasks {
             program: Arc::clone(self.module.program()),
             args,
             stdio,
-            capabilities: Arc::clone(&self.policy.capabilities),
+            capabilities,
         });
         let mut store = new_store(
             self.module.engine(),
@@ -369,14 +437,10 @@ impl JsonTasks {
     }
 }
 
-/// The placeholder a map's fixed command arguments hold for the input, as GNU parallel's.
-pub(crate) const INPUT_PLACEHOLDER: &str = "{}";
-/// The placeholder for the input's index (from 0, as hecaton's records count).
-pub(crate) const INDEX_PLACEHOLDER: &str = "{#}";
-
 /// A command's arguments (after argv\[0\]) and streams for input `index` of a map: in the
-/// fixed arguments `{}` stands for the input and `{#}` for its index; with
-/// [`CommandInput::Arg`] and no `{}`, the input is appended as the last argument.
+/// fixed arguments GNU parallel's placeholders (`{}`, `{#}`, …, [`crate::placeholders`]) are
+/// expanded; with [`CommandInput::Arg`] and no placeholder of the input, the input is appended as
+/// the last argument.
 fn command_setup(
     args: &[String],
     stdio: &CommandStdio,
@@ -389,13 +453,10 @@ fn command_setup(
     };
     let text = String::from_utf8_lossy(input);
     let index = index.map(|index| index.to_string()).unwrap_or_default();
-    let placed = args.iter().any(|arg| arg.contains(INPUT_PLACEHOLDER));
+    let placed = args.iter().any(|arg| placeholders::places_input(arg));
     let mut argv: Vec<String> = args
         .iter()
-        .map(|arg| {
-            arg.replace(INDEX_PLACEHOLDER, &index)
-                .replace(INPUT_PLACEHOLDER, &text)
-        })
+        .map(|arg| placeholders::expand(arg, &text, &index))
         .collect();
     let stdin = match per_item {
         CommandInput::Stdin => input.to_vec(),

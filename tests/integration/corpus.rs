@@ -372,12 +372,10 @@ fn python_mapped_over_twenty_four_arguments_matches_the_host_python() {
 const AND_GATE: &str = "module top(input a, input b, output y); assign y = a & b; endmodule\n";
 
 #[test]
-#[ignore = "needs wasm exceptions enabled in engine.rs"]
 fn yosys_evaluates_an_and_gate_over_its_truth_table() {
-    // The expected outputs are the reference run's: the same module under wasmtime-py 47 with
-    // `wasm_exceptions = True`, as yowasp-runtime 1.96 runs it. Today, under hecaton:
-    // "cannot compile: failed to parse WebAssembly module: exception refs not supported
-    // without the exception handling feature (at offset 0x5f)", exit 2.
+    // yosys is built with wasm exception handling (exnref), which hecaton's engine enables.
+    // The oracle for the version line is the reference run: the same module under wasmtime-py 47
+    // with `wasm_exceptions = True`, as yowasp-runtime 1.96 runs it.
     let root = folder("yosys");
     std::fs::write(root.join("and.v"), AND_GATE).unwrap();
     let grant = format!("{}::/in", root.display());

@@ -36,8 +36,14 @@ mod failure_kinds;
 mod hostile_output;
 // Every load error is reported at load time, naming the file and the export or import.
 mod loading;
+// A command mapped as GNU parallel maps a program: `--` and `:::`, `{}` and `{#}`, --raw,
+// --results, --scratch, --fail-nonzero.
+mod parallel_map;
 // The CLI in real pipes: /dev/full, a closed pipe, flags anywhere, a slow producer, a terminal.
 mod pipes;
+// WebAssembly proposals: exceptions, GC, multi-memory run under the limits; legacy exceptions
+// and shared memories refused at load, named; `inspect` lists what a module uses.
+mod proposals;
 // `Pool`: map, map_all, imap, imap_unordered, starmap, apply, apply_async, close, terminate.
 mod pool;
 // `Process`: spawn, join, id, is_finished, kill.

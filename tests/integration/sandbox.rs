@@ -184,9 +184,60 @@ fn table_limit_violated_by_a_table_growth_bomb() {
         Limits::default(),
     );
     assert!(
-        matches!(outcome, Err(TaskError::TableLimit { limit: 10_000, .. })),
+        matches!(
+            outcome,
+            Err(TaskError::TableLimit { limit, .. }) if limit == hecaton::DEFAULT_MAX_TABLE_ELEMENTS
+        ),
         "{outcome:?}"
     );
+}
+
+#[test]
+fn table_limit_obeyed_by_a_table_as_large_as_gcc_cc1s() {
+    // GCC's cc1 (a 24 MB WASI module) starts with a table of 10,433 functions, which the old
+    // default of 10,000 refused.
+    let wat = r#"(module
+        (table 10433 funcref)
+        (func (export "size") (result i32) (table.size 0)))"#;
+    let module = hecaton::Module::from_bytes(
+        &hecaton::Engine::shared().unwrap(),
+        "cc1-table.wat",
+        wat.as_bytes(),
+    )
+    .unwrap();
+    let outcome = run_limited::<i32>(&module, "size", Limits::default());
+    assert_eq!(outcome, Ok(10_433));
+}
+
+#[test]
+fn table_limit_counts_all_of_a_tasks_tables_together() {
+    let wat = r#"(module
+        (table 60000 funcref)
+        (table 60000 funcref)
+        (func (export "size") (result i32) (table.size 1)))"#;
+    let module = hecaton::Module::from_bytes(
+        &hecaton::Engine::shared().unwrap(),
+        "two-tables.wat",
+        wat.as_bytes(),
+    )
+    .unwrap();
+    let outcome = run_limited::<i32>(&module, "size", Limits::default());
+    assert!(
+        matches!(
+            outcome,
+            Err(TaskError::TableLimit {
+                requested: 120_000,
+                limit: 100_000
+            })
+        ),
+        "{outcome:?}"
+    );
+    let outcome = run_limited::<i32>(
+        &module,
+        "size",
+        Limits::default().max_table_elements(120_000),
+    );
+    assert_eq!(outcome, Ok(60_000));
 }
 
 #[test]

@@ -8,8 +8,8 @@ use hecaton::TaskError;
 pub(crate) const CODES: &str = "\
 Exit codes:
   0    success (a command: its own exit code)
-  1    a task failed on its own terms: a guest error, a panic, input it could not decode;
-       `map --keep-going`: some inputs failed
+  1    a task failed on its own terms: a guest error, a panic, input it could not decode, a
+       non-zero exit under `map --fail-nonzero`; `map --keep-going`: some inputs failed
   2    usage, load or input error: bad arguments, a module that is not a task module, a build
        failure, a malformed input line
   3    the task was stopped: a trap, a limit, a timeout, an ABI violation
@@ -36,9 +36,10 @@ impl Exit {
     /// The exit for a task that ended with `error`.
     pub(crate) fn of(error: &TaskError) -> Self {
         match error {
-            TaskError::Guest { .. } | TaskError::Panic { .. } | TaskError::BadInput { .. } => {
-                Self::TaskFailed
-            }
+            TaskError::Guest { .. }
+            | TaskError::Panic { .. }
+            | TaskError::BadInput { .. }
+            | TaskError::NonZeroExit(_) => Self::TaskFailed,
             _ => Self::TaskStopped,
         }
     }

@@ -1,4 +1,4 @@
-//! `hecaton inspect`: what a module offers — its tasks, imports and memory.
+//! `hecaton inspect`: what a module offers — its tasks, imports, memory and the proposals it uses.
 
 use std::path::PathBuf;
 
@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use crate::cli::Exit;
 
 /// List a module's tasks (function tasks with their ABI version, numeric exports with their
-/// signature, a WASI command), what it imports (WASI, hecaton's host functions), and its memory.
+/// signature, a WASI command), what it imports (WASI, hecaton's host functions), its memory, and
+/// the WebAssembly proposals beyond 1.0 it uses.
 #[derive(Debug, Args)]
 pub(crate) struct InspectArgs {
     /// A module (.wasm or .wat), or a Rust task crate's folder to build first.
@@ -58,9 +59,16 @@ fn report(module: &Module) -> Value {
     let memory = module
         .memory()
         .map(|(minimum, maximum)| json!({"min_bytes": minimum, "max_bytes": maximum}));
+    let proposals: Option<Vec<Value>> = module.proposals().map(|proposals| {
+        proposals
+            .into_iter()
+            .map(|(name, note)| json!({"name": name, "note": note}))
+            .collect()
+    });
     json!({
         "path": module.path().display().to_string(),
         "imports_wasi": module.imports_wasi(),
+        "proposals": proposals,
         "host_functions": module.host_functions().collect::<Vec<_>>(),
         "memory": memory,
         "tasks": tasks,
@@ -99,6 +107,20 @@ fn text(report: &Value) -> String {
             ));
         }
         _ => line("  memory:  none exported".to_owned()),
+    }
+    match report["proposals"].as_array() {
+        Some(proposals) if proposals.is_empty() => {
+            line("  proposals: none (WebAssembly 1.0)".to_owned());
+        }
+        Some(proposals) => {
+            line("  proposals:".to_owned());
+            for proposal in proposals {
+                let name = proposal["name"].as_str().unwrap_or_default();
+                let note = proposal["note"].as_str().unwrap_or_default();
+                line(format!("    {name:<38} {note}"));
+            }
+        }
+        None => line("  proposals: unknown (a precompiled module)".to_owned()),
     }
     line("  tasks:".to_owned());
     for task in report["tasks"].as_array().into_iter().flatten() {

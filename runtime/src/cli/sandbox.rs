@@ -32,7 +32,7 @@ pub(crate) struct SandboxArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = LIMITS)]
     #[serde(deserialize_with = "size")]
     max_output: Option<u64>,
-    /// Elements a task's tables may hold [default: 10000].
+    /// Elements a task's tables may hold, all together [default: 100000; at most 1048576].
     #[arg(long, value_name = "N", help_heading = LIMITS)]
     max_table_elements: Option<u64>,
     /// Grant a host directory, read-only unless suffixed `:rw`: HOST[::GUEST][:rw|:ro]

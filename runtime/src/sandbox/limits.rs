@@ -6,11 +6,39 @@ use std::time::Duration;
 use crate::TaskError;
 use crate::sandbox::TaskState;
 
+/// The default memory limit, 256 MiB of linear memory per task (all its memories and its GC
+/// heap together).
+///
+/// Derived from the real-program corpus (`tests/corpus`): its largest peak is CPython's and
+/// GCC's, tens of MiB (README's "Real programs" lists each), so 256 MiB leaves ample room for
+/// larger inputs while a memory bomb still stops there. What it costs the host: a task's memory
+/// is resident only as far as the task touches it, so the worst case is this much per worker
+/// thread (512 MiB on a 2-core machine, 16 GiB with 64 workers); raise it with `--max-memory`.
+pub const DEFAULT_MAX_MEMORY: u64 = 256 << 20;
+
+/// The default table limit, 100,000 elements across a task's tables.
+///
+/// Derived from the corpus: the largest table is GCC's `cc1`, 10,433 functions (the old default
+/// of 10,000 refused it), then yosys, 7,878; every C++ program with virtual functions has
+/// thousands. An element costs the host 8 bytes (a pointer), so the limit is 800 KB per task at
+/// worst: ten times the largest real table, and a `table.grow` bomb still stops at 800 KB. No
+/// limit can exceed [`MAX_TABLE_ELEMENTS`](crate::MAX_TABLE_ELEMENTS), the pooling allocator's
+/// room per table.
+pub const DEFAULT_MAX_TABLE_ELEMENTS: u64 = 100_000;
+
+/// The default output limit, 16 MiB per task: what it returns, and each of stdout and stderr.
+///
+/// Derived from what a result costs: an output is held in memory until it is written, at most
+/// one per input in flight (a few per worker), so this bounds the host's memory for results.
+/// The corpus' largest output (resvg's PNGs, yosys' logs) is tens of KiB.
+pub const DEFAULT_MAX_OUTPUT: u64 = 16 << 20;
+
 /// What one task may use. Every task of a pool or process gets these limits afresh.
 ///
-/// The defaults protect the host while letting ordinary tasks run: 256 MiB of linear memory,
-/// 10 000 table elements, 16 MiB of output, no timeout, no fuel limit. The wasm stack limit is
-/// the engine's ([`EngineBuilder::max_stack`](crate::EngineBuilder::max_stack)).
+/// The defaults protect the host while letting real programs run ([`DEFAULT_MAX_MEMORY`],
+/// [`DEFAULT_MAX_TABLE_ELEMENTS`], [`DEFAULT_MAX_OUTPUT`] say what each is derived from); no
+/// timeout and no fuel limit. The wasm stack limit is the engine's
+/// ([`EngineBuilder::max_stack`](crate::EngineBuilder::max_stack)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     pub(crate) max_memory: u64,
@@ -23,9 +51,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_memory: 256 << 20,
-            max_table_elements: 10_000,
-            max_output: 16 << 20,
+            max_memory: DEFAULT_MAX_MEMORY,
+            max_table_elements: DEFAULT_MAX_TABLE_ELEMENTS,
+            max_output: DEFAULT_MAX_OUTPUT,
             timeout: None,
             fuel: None,
         }
@@ -33,20 +61,22 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// Bytes of linear memory a task may have, across all its memories (default 256 MiB). A module
-    /// whose initial memory is larger cannot start.
+    /// Bytes of linear memory a task may have, across all its memories and its GC heap (default
+    /// [`DEFAULT_MAX_MEMORY`]). A module whose initial memory is larger cannot start.
     pub fn max_memory(mut self, bytes: u64) -> Self {
         self.max_memory = bytes;
         self
     }
 
-    /// Elements a task's tables may hold (default 10 000).
+    /// Elements a task's tables may hold, all together (default
+    /// [`DEFAULT_MAX_TABLE_ELEMENTS`]); at most [`MAX_TABLE_ELEMENTS`](crate::MAX_TABLE_ELEMENTS).
     pub fn max_table_elements(mut self, elements: u64) -> Self {
         self.max_table_elements = elements;
         self
     }
 
-    /// Bytes a task may return, or write to stdout and to stderr each (default 16 MiB).
+    /// Bytes a task may return, or write to stdout and to stderr each (default
+    /// [`DEFAULT_MAX_OUTPUT`]).
     pub fn max_output(mut self, bytes: u64) -> Self {
         self.max_output = bytes;
         self
@@ -86,16 +116,18 @@ impl wasmtime::ResourceLimiter for TaskState {
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired as u64 > self.limits.max_table_elements {
+        let total = self.table_elements_in_use.saturating_sub(current as u64) + desired as u64;
+        if total > self.limits.max_table_elements {
             return Err(self.stop(TaskError::TableLimit {
-                requested: desired as u64,
+                requested: total,
                 limit: self.limits.max_table_elements,
             }));
         }
+        self.table_elements_in_use = total;
         Ok(true)
     }
 }

@@ -7,6 +7,7 @@ mod classify;
 mod host_stream;
 mod limits;
 mod poll;
+mod scratch;
 mod wasi;
 
 use std::sync::Arc;
@@ -19,8 +20,9 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 
 pub use capabilities::{Access, Capabilities};
 pub(crate) use classify::classify;
-pub use limits::Limits;
+pub use limits::{DEFAULT_MAX_MEMORY, DEFAULT_MAX_OUTPUT, DEFAULT_MAX_TABLE_ELEMENTS, Limits};
 pub(crate) use poll::link_poll;
+pub use scratch::Scratch;
 pub(crate) use wasi::CapturedOutput;
 pub use wasi::Stdio;
 pub(crate) use wasi::link_wasi;
@@ -46,6 +48,8 @@ pub(crate) struct TaskState {
     input: Option<usize>,
     pub(crate) limits: Limits,
     memory_in_use: u64,
+    /// Elements of all the task's tables, as the limiter last allowed them.
+    table_elements_in_use: u64,
     cancel: CancelFlag,
     /// When the task times out, and its timeout.
     deadline: Option<(Instant, Duration)>,
@@ -81,6 +85,14 @@ impl Policy {
                 "a fuel limit needs an engine with fuel metering, and {} was compiled without it \
                  (load it with `Module::from_file_in(&Engine::builder().fuel(true).build()?, …)`)",
                 module.path().display()
+            )));
+        }
+        if self.limits.max_table_elements > crate::engine::MAX_TABLE_ELEMENTS {
+            return Err(crate::Error::Config(format!(
+                "a table limit of {} elements is more than any table can hold here ({}, \
+                 hecaton::MAX_TABLE_ELEMENTS)",
+                self.limits.max_table_elements,
+                crate::engine::MAX_TABLE_ELEMENTS
             )));
         }
         Ok(())
@@ -258,6 +270,7 @@ pub(crate) fn new_store(
         input: identity.input,
         limits: limits.clone(),
         memory_in_use: 0,
+        table_elements_in_use: 0,
         stopped: None,
     };
     let mut store = Store::new(engine.wasmtime(), state);

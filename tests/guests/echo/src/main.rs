@@ -1,6 +1,10 @@
 //! A WASI command for the tests: prints its arguments (after argv[0]) on one line of stdout,
 //! copies stdin to stdout, writes `to stderr` on stderr, and exits with the code given by an
 //! argument `exit=N` (0 otherwise).
+//!
+//! Two more arguments work on files: `write=PATH=TEXT` writes TEXT to the file PATH (exit 3
+//! when it cannot), and `list=DIR` prints `DIR: NAME NAME…`, the folder's entries sorted (what
+//! an earlier task left there, if anything).
 
 use std::io::{Read, Write};
 
@@ -10,6 +14,26 @@ fn main() {
     let mut input = Vec::new();
     std::io::stdin().read_to_end(&mut input).expect("stdin");
     std::io::stdout().write_all(&input).expect("stdout");
+    for arg in &args {
+        if let Some((path, text)) = arg.strip_prefix("write=").and_then(|w| w.split_once('=')) {
+            if let Err(error) = std::fs::write(path, text) {
+                eprintln!("cannot write {path}: {error}");
+                std::process::exit(3);
+            }
+        }
+        if let Some(dir) = arg.strip_prefix("list=") {
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .map(|entries| {
+                    entries
+                        .filter_map(Result::ok)
+                        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            names.sort();
+            println!("{dir}: {}", names.join(" "));
+        }
+    }
     eprint!("to stderr");
     let code = args
         .iter()

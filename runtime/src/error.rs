@@ -197,13 +197,13 @@ pub enum TaskError {
         backtrace: String,
     },
     /// The wasm call stack overflowed its limit.
-    #[error("stack overflow (the wasm stack limit was reached)")]
+    #[error("stack overflow: the wasm stack limit was reached (EngineBuilder::max_stack, --max-stack)")]
     StackOverflow,
     /// The task ran longer than its timeout.
-    #[error("timeout after {0:?}")]
+    #[error("timeout after {0:?} (Limits::timeout, --timeout)")]
     Timeout(Duration),
     /// The task used up its fuel.
-    #[error("out of fuel")]
+    #[error("out of fuel: the task burned its fuel budget (Limits::fuel, --fuel)")]
     OutOfFuel,
     /// The task asked for more linear memory than its limit.
     #[error(
@@ -228,7 +228,10 @@ pub enum TaskError {
         limit: u64,
     },
     /// The task returned or wrote more bytes than its output limit.
-    #[error("output limit: more than {limit} bytes")]
+    #[error(
+        "output limit: more than {limit} bytes returned or written to a stream (Limits::max_output, \
+         --max-output)"
+    )]
     OutputLimit {
         /// The limit in bytes.
         limit: u64,

@@ -74,7 +74,10 @@ pub fn print() -> Result<()> {
 
     let mut table = Table::new(title, RUNS_SERIAL);
     table.add(MAP, measured(WORKERS, &expected, || runner.map(&args))?);
-    table.add(RUNS_SERIAL, measured(1, &expected, || runner.serial(&args))?);
+    table.add(
+        RUNS_SERIAL,
+        measured(1, &expected, || runner.serial(&args))?,
+    );
     match parallel_version() {
         Some(_) => table.add(
             PARALLEL,

@@ -36,7 +36,7 @@ const SCRIPT: &str = "import sys; n = int(sys.argv[1]); \
     primes = [p for p in range(2, n) if all(p % d for d in range(2, int(p ** 0.5) + 1))]; \
     print(n, len(primes), sum(primes), primes[-1])";
 
-const MAP: &str = "(a) hecaton map python.wasm --lines --arg -j2 (one process)";
+const MAP: &str = "(a) hecaton map python.wasm --lines --arg -j2";
 const RUNS_SERIAL: &str = "(b) hecaton run python.wasm × 24, one after another";
 const PARALLEL: &str = "(c) parallel -j2 hecaton run python.wasm ::: 24 args";
 

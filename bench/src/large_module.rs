@@ -52,8 +52,9 @@ pub fn print(plan: &Plan, given: Option<&Path>) {
     table.print();
 }
 
-/// The `--large-module` file, or the one the fetch script downloads (or finds already there).
-fn locate(given: Option<&Path>) -> Result<PathBuf> {
+/// The `--large-module` file, or the one the fetch script downloads (or finds already there):
+/// CPython 3.12.0 for WASI, which section 9 runs too.
+pub fn locate(given: Option<&Path>) -> Result<PathBuf> {
     if let Some(path) = given {
         ensure!(
             path.is_file(),

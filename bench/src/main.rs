@@ -7,6 +7,7 @@
 //! cargo run --release -p hecaton-bench -- --quick    # a short run, to check that all works
 //! cargo run --release -p hecaton-bench -- --items N  # N tiny tasks per row of section 1
 //! cargo run --release -p hecaton-bench -- --only large-module  # section 4 alone
+//! cargo run --release -p hecaton-bench -- --only real-programs # section 9 alone
 //! ```
 //!
 //! One module per section, each printing a table whose every row is measured in this run:
@@ -21,7 +22,10 @@
 //! 6. [`snapshot`]: an initializer paid once — a snapshot against building the table in every
 //!    task, and against Python's `Pool(initializer=…)`;
 //! 7. [`plot`]: the picture, throughput against task size;
-//! 8. [`reset`]: a pooling slot's memory reset for a task dirtying many scattered pages.
+//! 8. [`reset`]: a pooling slot's memory reset for a task dirtying many scattered pages;
+//! 9. [`real_programs`]: a real program as tasks — CPython for WASI running a script over 24
+//!    arguments: one `hecaton map` against 24 `hecaton run`s, one after another and under GNU
+//!    parallel.
 //!
 //! One module per contender: [`hecaton_rows`], [`raw`], [`native`], [`python`], [`cli`]; the
 //! guest is `bench/guests/bench-tasks` ([`guest`]).
@@ -38,6 +42,7 @@ mod overhead;
 mod plot;
 mod python;
 mod raw;
+mod real_programs;
 mod report;
 mod reset;
 mod snapshot;
@@ -90,6 +95,8 @@ enum Section {
     Plot,
     /// 8. Memory reset: a task dirtying many scattered pages.
     Reset,
+    /// 9. Real programs: CPython over 24 arguments, `hecaton map` against `hecaton run`s.
+    RealPrograms,
 }
 
 /// How many items each kind of row runs.
@@ -211,6 +218,9 @@ fn main() -> Result<()> {
         for table in reset::tables(plan.reset_items)? {
             table.print();
         }
+    }
+    if runs(Section::RealPrograms) {
+        real_programs::print()?;
     }
     println!("\nload average at the end: {}", load_average());
     Ok(())

@@ -10,11 +10,11 @@
 use std::hash::{Hash, Hasher};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
-use crate::Engine;
+use crate::engine::Engine;
 
 /// The environment variable naming the cache folder (default: `$XDG_CACHE_HOME/hecaton`, else
 /// `~/.cache/hecaton`).
@@ -389,13 +389,11 @@ fn read_key(key_file: &Path) -> Result<[u8; KEY_LEN], UntrustedCache> {
     })
 }
 
-/// A file name in `dir` that no other writer uses.
+/// A file name in `dir` that no other writer uses: this process's id and a count of its own.
 fn temporary_path(dir: &Path) -> PathBuf {
-    dir.join(format!(
-        ".{}.{}.tmp",
-        std::process::id(),
-        crate::task::next_task_id()
-    ))
+    static WRITTEN: AtomicU64 = AtomicU64::new(0);
+    let count = WRITTEN.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(".{}.{count}.tmp", std::process::id()))
 }
 
 /// One module's entry: its name (what the tag covers) and its file.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::task::CommandOutput;
+use crate::output::{CommandOutput, TaskOutput};
 use crate::text::printable;
 
 /// A failure of hecaton itself or of its input, before or around the tasks: loading a module,
@@ -197,7 +197,9 @@ pub enum TaskError {
         backtrace: String,
     },
     /// The wasm call stack overflowed its limit.
-    #[error("stack overflow: the wasm stack limit was reached (EngineBuilder::max_stack, --max-stack)")]
+    #[error(
+        "stack overflow: the wasm stack limit was reached (EngineBuilder::max_stack, --max-stack)"
+    )]
     StackOverflow,
     /// The task ran longer than its timeout.
     #[error("timeout after {0:?} (Limits::timeout, --timeout)")]
@@ -328,4 +330,23 @@ fn backtrace_suffix(backtrace: &str) -> String {
         .map(|frame| printable(frame.as_bytes()))
         .collect();
     format!("\nwasm backtrace:\n{}", frames.join("\n"))
+}
+
+/// Decoding an output makes the one error an output can give, an ABI violation.
+impl TaskOutput {
+    /// The output decoded into `O`: the JSON value itself, or a [`CommandOutput`] for a command.
+    ///
+    /// # Errors
+    /// [`TaskError::AbiViolation`] when the output does not decode into `O`.
+    pub fn decode<O: serde::de::DeserializeOwned>(&self) -> Result<O, TaskError> {
+        let decoded = match self {
+            Self::Json(bytes) => serde_json::from_slice(bytes),
+            Self::Command(output) => serde_json::to_value(output).and_then(serde_json::from_value),
+        };
+        decoded.map_err(|error| {
+            TaskError::AbiViolation(format!(
+                "output does not decode into the requested type: {error}"
+            ))
+        })
+    }
 }

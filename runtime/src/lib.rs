@@ -81,6 +81,7 @@ mod layout;
 mod map;
 mod module;
 mod numeric;
+mod output;
 mod placeholders;
 mod pool;
 mod process;
@@ -111,7 +112,8 @@ pub use sandbox::{
     Access, Capabilities, DEFAULT_MAX_MEMORY, DEFAULT_MAX_OUTPUT, DEFAULT_MAX_TABLE_ELEMENTS,
     Limits, Scratch, Stdio,
 };
-pub use task::{CommandInput, CommandOutput, TaskOutput};
+pub use output::{CommandOutput, TaskOutput};
+pub use task::CommandInput;
 pub use text::{printable, to_json_line};
 /// wasmtime's trap codes, as [`TaskError::Trap`] reports them.
 pub use wasmtime::Trap;

@@ -116,7 +116,7 @@ impl Pool {
         if self.scheduler.is_closed() || self.cancel.is_cancelled() {
             return Err(Error::Closed);
         }
-        self.policy.check(module)?;
+        self.policy.check(module.engine(), module.path())?;
         Ok(Job {
             pool: self,
             module: module.clone(),

@@ -156,7 +156,7 @@ impl ProcessBuilder {
     }
 
     fn start(self, call: Call, input: Vec<u8>) -> Result<Process, Error> {
-        self.policy.check(&self.module)?;
+        self.policy.check(self.module.engine(), self.module.path())?;
         let id = task::next_task_id();
         let cancel = CancelFlag::default();
         let (module, policy, task_cancel) = (self.module.clone(), self.policy, cancel.clone());

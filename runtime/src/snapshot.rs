@@ -112,7 +112,7 @@ impl Module {
             limits: limits.clone(),
             capabilities: Arc::new(capabilities.clone()),
         };
-        policy.check(&probe)?;
+        policy.check(probe.engine(), probe.path())?;
         let mut live = initialized(&probe, initializer, &policy)
             .map_err(|failure| fail(format!("the initializer failed: {failure}"), Some(failure)))?;
         let mut state = Initialized {

@@ -20,17 +20,6 @@ use crate::sandbox::{
 };
 use crate::{Error, TaskError};
 
-/// What one WASI command wrote and how it exited.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CommandOutput {
-    /// The exit code: `proc_exit`'s argument, or 0 when `_start` returned.
-    pub exit_code: i32,
-    /// Everything written to stdout (empty when stdout was the host's own).
-    pub stdout: Vec<u8>,
-    /// Everything written to stderr (empty when stderr was the host's own).
-    pub stderr: Vec<u8>,
-}
-
 /// What to call in a fresh instance; the per-item input is given to [`run`] separately.
 #[derive(Clone, Debug)]
 pub(crate) enum Call {
@@ -99,34 +88,6 @@ pub(crate) fn encode_input<I: Serialize + ?Sized>(task: &str, input: &I) -> Resu
         task: task.to_owned(),
         message: error.to_string(),
     })
-}
-
-/// What a task produced, before decoding.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TaskOutput {
-    /// A function or numeric task's JSON value.
-    Json(Vec<u8>),
-    /// A command's exit code and captured streams.
-    Command(CommandOutput),
-}
-
-impl TaskOutput {
-    /// The output decoded into `O`: the JSON value itself, or a [`CommandOutput`] for a command.
-    ///
-    /// # Errors
-    /// [`TaskError::AbiViolation`] when the output does not decode into `O`.
-    pub fn decode<O: serde::de::DeserializeOwned>(&self) -> Result<O, TaskError> {
-        let decoded = match self {
-            Self::Json(bytes) => serde_json::from_slice(bytes),
-            Self::Command(output) => serde_json::to_value(output).and_then(serde_json::from_value),
-        };
-        decoded.map_err(|error| {
-            TaskError::AbiViolation(format!(
-                "output does not decode into the requested type: {error}"
-            ))
-        })
-    }
 }
 
 /// A process-wide task id, like a process id. Each thread takes ids in blocks, so that workers

@@ -10,6 +10,7 @@ mod poll;
 mod scratch;
 mod wasi;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -28,7 +29,8 @@ pub use wasi::Stdio;
 pub(crate) use wasi::link_wasi;
 use wasi::{WatchedOutput, wasi_context};
 
-use crate::{Engine, TaskError};
+use crate::engine::{Engine, MAX_TABLE_ELEMENTS};
+use crate::error::{Error, TaskError};
 
 /// Longest panic message the host copies out of a guest.
 const MAX_PANIC_MESSAGE: usize = 64 << 10;
@@ -78,21 +80,20 @@ pub(crate) struct Policy {
 }
 
 impl Policy {
-    /// Checks that `module`'s engine can enforce these limits.
-    pub(crate) fn check(&self, module: &crate::Module) -> Result<(), crate::Error> {
-        if self.limits.fuel.is_some() && !module.engine().fuel_enabled() {
-            return Err(crate::Error::Config(format!(
+    /// Checks that `engine`, which compiled the module at `path`, can enforce these limits.
+    pub(crate) fn check(&self, engine: &Engine, path: &Path) -> Result<(), Error> {
+        if self.limits.fuel.is_some() && !engine.fuel_enabled() {
+            return Err(Error::Config(format!(
                 "a fuel limit needs an engine with fuel metering, and {} was compiled without it \
                  (load it with `Module::from_file_in(&Engine::builder().fuel(true).build()?, …)`)",
-                module.path().display()
+                path.display()
             )));
         }
-        if self.limits.max_table_elements > crate::engine::MAX_TABLE_ELEMENTS {
-            return Err(crate::Error::Config(format!(
+        if self.limits.max_table_elements > MAX_TABLE_ELEMENTS {
+            return Err(Error::Config(format!(
                 "a table limit of {} elements is more than any table can hold here ({}, \
                  hecaton::MAX_TABLE_ELEMENTS)",
-                self.limits.max_table_elements,
-                crate::engine::MAX_TABLE_ELEMENTS
+                self.limits.max_table_elements, MAX_TABLE_ELEMENTS
             )));
         }
         Ok(())

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::Duration;
 
-use crate::Error;
+use crate::error::Error;
 
 /// How often the epoch advances: the resolution of timeouts. Cancellation does not wait for a
 /// tick (it advances the epoch itself).

@@ -69,6 +69,32 @@
 //! | `maxtasksperchild=n` | [`Job::isolation`]`(`[`Isolation::Worker`]` { max_tasks_per_instance })`, or [`Isolation::Chunk`] |
 //! | `Pool(initializer=f)` | [`Module::snapshot`]`("f")`: run once, every fresh instance starts from its state |
 //! | `pool.close()` / `join()` / `terminate()` | [`Pool::close`] / [`Pool::join`] / [`Pool::terminate`] |
+//!
+//! ## The source tree
+//! Read bottom-up: each module uses only those above it in this list, and none imports another
+//! through this file's re-exports (a test reads the sources and fails on a circle).
+//! ```text
+//! text, output, placeholders, isolation, proposals   leaves: escaping guest text; what a task
+//!                                                      produced; GNU parallel's `{}`; proposals
+//! error                      Error, TaskError (and decoding an output, the error it can give)
+//! engine, cache, layout      the one wasmtime configuration; compiled modules on disk; what a
+//!                            binary says before it is compiled
+//! sandbox/                   a task's store: limits, capabilities, scratch folders, WASI p1,
+//!                            capped streams, hecaton's poll_oneoff, classifying what stopped it
+//! abi/                       the host half of ABI.md: function tasks' records, numbers and JSON
+//! module/                    loading: compile, check imports and exports, link, InstancePre
+//! run/                       one task: Runner (json, typed), Live, settle; attempt: the one
+//!                            attempt loop (ids, span, retries) of maps, apply_async, Process
+//! snapshot                   an initializer run once, the module rewritten by wizer
+//! scheduler/                 work stealing; knows nothing of wasm
+//! map                        the stream: lazy input, chunks, the in-flight bound, reordering
+//! pool/, process/            the public fronts (a pool is built for an engine)
+//! ```
+//! One input of `hecaton map m.wasm --invoke square 1 2 3` goes: `cli/map/input.rs` (read,
+//! checked) → `map.rs` (chunked, queued) → `scheduler/` (a worker) → `map.rs` (`run_chunk`) →
+//! `run/attempt.rs` (identity, span) → `run/json.rs` (the JSON runner) → `run/mod.rs` (a fresh
+//! instance) → `abi/numeric.rs` (the call) → back through `map.rs` (in order) →
+//! `cli/map/output.rs` (written).
 
 #![deny(missing_docs)]
 
@@ -80,19 +106,18 @@ mod isolation;
 mod layout;
 mod map;
 mod module;
-mod numeric;
 mod output;
 mod placeholders;
 mod pool;
 mod process;
-mod process_threads;
 mod proposals;
+mod run;
 mod sandbox;
 mod scheduler;
 mod snapshot;
-mod task;
 mod text;
 
+pub use abi::{NumType, Numbers};
 pub use cache::{CACHE_DIR_ENV, ModuleCache, UntrustedCache};
 pub use engine::{
     DEFAULT_MAX_STACK, EPOCH_TICK, Engine, EngineBuilder, MAX_TABLE_ELEMENTS, MemoryReset,
@@ -100,20 +125,19 @@ pub use engine::{
 pub use error::{Error, TaskError};
 pub use isolation::Isolation;
 pub use map::Outcome;
-pub use module::{Module, NumType, TaskKind};
-pub use numeric::Numbers;
+pub use module::{Module, TaskKind};
+pub use output::{CommandOutput, TaskOutput};
 pub use placeholders::places_input;
 pub use pool::{
     AsyncResult, Canceller, Imap, ImapUnordered, Job, NumericImap, Pool, PoolBuilder, RawImap,
     WORKERS_ENV,
 };
 pub use process::{Killer, Process, ProcessBuilder};
+pub use run::json::CommandInput;
 pub use sandbox::{
     Access, Capabilities, DEFAULT_MAX_MEMORY, DEFAULT_MAX_OUTPUT, DEFAULT_MAX_TABLE_ELEMENTS,
     Limits, Scratch, Stdio,
 };
-pub use output::{CommandOutput, TaskOutput};
-pub use task::CommandInput;
 pub use text::{printable, to_json_line};
 /// wasmtime's trap codes, as [`TaskError::Trap`] reports them.
 pub use wasmtime::Trap;

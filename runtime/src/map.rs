@@ -1,4 +1,4 @@
-//! The map engine: reads inputs lazily, cuts them into chunks, keeps a bounded number of items
+//! The map's stream: reads inputs lazily, cuts them into chunks, keeps a bounded number of items
 //! in flight on the scheduler, and hands outcomes back in input order (through a bounded reorder
 //! buffer) or as they complete.
 //!
@@ -20,11 +20,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
-use crate::module::Module;
-use crate::sandbox::{CancelFlag, Identity};
+use crate::error::{Error, TaskError};
+use crate::isolation::Isolation;
+use crate::output::TaskOutput;
+use crate::run::Runner;
+use crate::run::attempt::{Attempts, Details, Who};
+use crate::sandbox::CancelFlag;
 use crate::scheduler::{self, Producer, Scheduler};
-use crate::task::{self, JsonTasks, Live, Ran, TaskOutput};
-use crate::{Error, Isolation, TaskError};
 
 /// Chunks in flight per worker: enough that a worker finishing a chunk finds the next one queued.
 const CHUNKS_PER_WORKER: usize = 4;
@@ -65,52 +67,8 @@ pub(crate) enum Chunking {
     Auto,
 }
 
-/// What a map's items are and how one attempt runs: JSON bytes ([`JsonTasks`]) or typed numbers
-/// ([`crate::numeric::NumericTasks`]).
-pub(crate) trait Runner: Send + Sync + 'static {
-    /// One item's input.
-    type Input: Send + 'static;
-    /// One item's output.
-    type Output: Send + 'static;
-    /// A live instance kept between tasks, with whatever the runner looked up in it.
-    type Session: Send + 'static;
-
-    /// The module the tasks run.
-    fn module(&self) -> &Module;
-
-    /// Runs one attempt on `input` in `session`'s instance, or in a fresh one left in `session`
-    /// for the next task; `session` is emptied when its instance must serve no other task.
-    fn run(
-        &self,
-        session: &mut Option<Self::Session>,
-        input: &Self::Input,
-        identity: Identity,
-        cancel: &CancelFlag,
-    ) -> Ran<Self::Output>;
-}
-
-impl Runner for JsonTasks {
-    type Input = Vec<u8>;
-    type Output = TaskOutput;
-    type Session = Live;
-
-    fn module(&self) -> &Module {
-        &self.module
-    }
-
-    fn run(
-        &self,
-        session: &mut Option<Live>,
-        input: &Vec<u8>,
-        identity: Identity,
-        cancel: &CancelFlag,
-    ) -> Ran<TaskOutput> {
-        self.run_in(session, input, identity, cancel)
-    }
-}
-
-/// The tasks of one map (or one `apply`): what runs, how instances are shared, how it stops.
-pub(crate) struct MapTasks<R> {
+/// The plan of one map: what runs, how instances are shared, how it stops.
+pub(crate) struct MapPlan<R> {
     pub(crate) runner: R,
     pub(crate) isolation: Isolation,
     /// Failed tasks are run again, each time in a fresh instance, up to this many times.
@@ -133,8 +91,8 @@ struct WorkerSession<S> {
 
 /// What every chunk of one map shares: its tasks, the instances its workers keep, and what the
 /// workers learn as they run them.
-pub(crate) struct MapShared<R: Runner> {
-    tasks: MapTasks<R>,
+struct MapShared<R: Runner> {
+    plan: MapPlan<R>,
     /// One kept instance per worker thread ([`Isolation::Worker`]); dropped with the map.
     worker_sessions: Vec<Mutex<WorkerSession<R::Session>>>,
     /// The first failure by index of a fail-fast map (`usize::MAX`: none yet).
@@ -145,8 +103,8 @@ pub(crate) struct MapShared<R: Runner> {
 
 impl<R: Runner> MapShared<R> {
     /// The shared state of a map run by `workers` worker threads.
-    pub(crate) fn new(tasks: MapTasks<R>, workers: usize) -> Self {
-        let worker_sessions = match tasks.isolation {
+    fn new(plan: MapPlan<R>, workers: usize) -> Self {
+        let worker_sessions = match plan.isolation {
             Isolation::Worker { .. } => (0..workers)
                 .map(|_| {
                     Mutex::new(WorkerSession {
@@ -158,7 +116,7 @@ impl<R: Runner> MapShared<R> {
             Isolation::Task | Isolation::Chunk => Vec::new(),
         };
         Self {
-            tasks,
+            plan,
             worker_sessions,
             first_failure: AtomicUsize::new(usize::MAX),
             mean_task_nanos: AtomicU64::new(0),
@@ -175,7 +133,7 @@ impl<R: Runner> MapShared<R> {
         let mut batch = Batch {
             first: chunk.first,
             results: Vec::with_capacity(count),
-            details: Vec::with_capacity(if self.tasks.timed { count } else { 0 }),
+            details: Vec::with_capacity(if self.plan.timed { count } else { 0 }),
         };
         let mut run = |index, input: Prepared<R::Input>, session: &mut Option<R::Session>| {
             let (result, details) = match input {
@@ -183,13 +141,13 @@ impl<R: Runner> MapShared<R> {
                 Err(error) => (Err(error), Details::default()),
             };
             batch.results.push(result.map_err(Box::new));
-            if self.tasks.timed {
+            if self.plan.timed {
                 batch.details.push(details);
             }
         };
         let indexed = (chunk.first..).zip(chunk.inputs);
         let worker_slot = scheduler::current_worker().and_then(|w| self.worker_sessions.get(w));
-        match (self.tasks.isolation, worker_slot) {
+        match (self.plan.isolation, worker_slot) {
             (
                 Isolation::Worker {
                     max_tasks_per_instance,
@@ -226,69 +184,29 @@ impl<R: Runner> MapShared<R> {
         batch
     }
 
-    /// Runs one item in `session`'s instance (or a fresh one), again in a fresh instance after
-    /// each failure while retries remain. `clock` is when the item started; a timed map leaves it
-    /// at when the item ended.
-    pub(crate) fn run_item(
+    /// Runs one item through the attempt loop; a fail-fast map skips it past its first failure,
+    /// and records it when it is the first.
+    fn run_item(
         &self,
         index: usize,
         input: &R::Input,
         session: &mut Option<R::Session>,
         clock: &mut Instant,
     ) -> (Result<R::Output, TaskError>, Details) {
-        let mut details = Details::default();
-        let result = loop {
-            let skipped =
-                self.tasks.fail_fast && index > self.first_failure.load(Ordering::Relaxed);
-            if skipped || self.tasks.cancel.is_cancelled() {
-                break Err(TaskError::Cancelled);
-            }
-            details.attempts += 1;
-            let started = *clock;
-            let identity = Identity {
-                task_id: task::next_task_id(),
-                attempt: details.attempts,
-                input: Some(index),
-            };
-            let span = tracing::debug_span!(
-                "task",
-                index,
-                attempt = details.attempts,
-                id = identity.task_id
-            );
-            let _entered = span.enter();
-            let ran = task::guarded(|| {
-                self.tasks
-                    .runner
-                    .run(session, input, identity, &self.tasks.cancel)
-            });
-            let elapsed = if self.tasks.timed {
-                *clock = Instant::now();
-                clock.duration_since(started)
-            } else {
-                Duration::ZERO
-            };
-            details.duration += elapsed;
-            details.peak_memory = details.peak_memory.max(ran.memory);
-            match &ran.result {
-                Ok(_) => tracing::trace!(?elapsed, memory = ran.memory, "task done"),
-                Err(error) => {
-                    // A failed task's instance (even one a host panic left behind) serves no
-                    // other task.
-                    *session = None;
-                    tracing::debug!(?elapsed, kind = error.kind(), %error, "task failed");
-                }
-            }
-            match ran.result {
-                Err(ref error)
-                    if *error != TaskError::Cancelled && details.attempts <= self.tasks.retries =>
-                {
-                    continue;
-                }
-                result => break result,
-            }
+        let attempts = Attempts {
+            retries: self.plan.retries,
+            cancel: &self.plan.cancel,
+            timed: self.plan.timed,
         };
-        if self.tasks.fail_fast && matches!(&result, Err(error) if *error != TaskError::Cancelled) {
+        let who = Who {
+            input: Some(index),
+            task_id: None,
+        };
+        let fail_fast = self.plan.fail_fast;
+        let skipped = || fail_fast && index > self.first_failure.load(Ordering::Relaxed);
+        let (result, details) =
+            attempts.run(&self.plan.runner, input, who, session, clock, skipped);
+        if fail_fast && matches!(&result, Err(error) if *error != TaskError::Cancelled) {
             self.first_failure.fetch_min(index, Ordering::Relaxed);
         }
         (result, details)
@@ -330,14 +248,6 @@ struct Batch<T> {
     first: usize,
     results: Vec<Result<T, Box<TaskError>>>,
     details: Vec<Details>,
-}
-
-/// How one input ran: the [`Outcome`] fields besides its result.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Details {
-    attempts: u32,
-    duration: Duration,
-    peak_memory: u64,
 }
 
 /// The outcomes of one [`Batch`], in order.
@@ -452,7 +362,7 @@ pub(crate) struct MapStream<'p, R: Runner> {
 
 /// The settings of one map.
 pub(crate) struct MapSettings<R> {
-    pub(crate) tasks: MapTasks<R>,
+    pub(crate) plan: MapPlan<R>,
     pub(crate) chunking: Chunking,
     pub(crate) ordered: bool,
     pub(crate) workers: usize,
@@ -509,7 +419,7 @@ impl<'p, R: Runner> MapStream<'p, R> {
         feed: Option<Feed<R::Input>>,
     ) -> Self {
         let workers = settings.workers.max(1);
-        let shared = Arc::new(MapShared::new(settings.tasks, workers));
+        let shared = Arc::new(MapShared::new(settings.plan, workers));
         Self {
             scheduler,
             shared,
@@ -566,7 +476,7 @@ impl<'p, R: Runner> MapStream<'p, R> {
     /// Reads inputs and queues chunks until the read-ahead bound is reached.
     fn fill(&mut self) {
         // A cancelled map (its pool terminated) reads no more input.
-        self.stopped |= self.shared.tasks.cancel.is_cancelled();
+        self.stopped |= self.shared.plan.cancel.is_cancelled();
         while !self.inputs_done && !self.stopped {
             let size = self.chunk_size();
             let queue_full = self.running >= CHUNKS_PER_WORKER * self.workers;
@@ -619,7 +529,7 @@ impl<'p, R: Runner> MapStream<'p, R> {
     /// The inputs of the next chunk, at most `size`; `None` when the next chunk must wait for
     /// inputs still to arrive. Sets `inputs_done` at the end of the inputs.
     fn next_chunk_inputs(&mut self, size: usize) -> Option<Vec<Prepared<R::Input>>> {
-        let fail_fast = self.shared.tasks.fail_fast;
+        let fail_fast = self.shared.plan.fail_fast;
         let mut inputs = Vec::with_capacity(size);
         // An input that cannot run stops a fail-fast map's reading; its chunk reports it.
         let push = |inputs: &mut Vec<_>, input: Prepared<R::Input>, stopped: &mut bool| {
@@ -686,7 +596,7 @@ impl<'p, R: Runner> MapStream<'p, R> {
             }
         };
         self.running -= 1;
-        if self.shared.tasks.fail_fast
+        if self.shared.plan.fail_fast
             && batch
                 .results
                 .iter()
@@ -757,9 +667,9 @@ impl<R: Runner> Drop for MapStream<'_, R> {
         // Outcomes nobody will read: skip what has not started and interrupt what runs.
         if self.running > 0 {
             self.shared
-                .tasks
+                .plan
                 .cancel
-                .cancel_now(self.shared.tasks.runner.module().engine());
+                .cancel_now(self.shared.plan.runner.module().engine());
         }
     }
 }

@@ -24,4 +24,3 @@ pub enum TaskOutput {
     /// A command's exit code and captured streams.
     Command(CommandOutput),
 }
-

@@ -16,9 +16,10 @@ use wasmtime::Val;
 use wasmtime_wizer::{InstanceState, SnapshotVal, ValType, Wizer};
 
 use crate::abi::Failure;
-use crate::sandbox::{CancelFlag, Identity, Policy};
-use crate::task::{self, Live};
-use crate::{Capabilities, Error, Limits, Module, TaskError, TaskKind};
+use crate::error::{Error, TaskError};
+use crate::module::{Module, TaskKind};
+use crate::run::{self, Live};
+use crate::sandbox::{CancelFlag, Capabilities, Identity, Limits, Policy};
 
 impl Module {
     /// Runs export `initializer` (type `(func)`) once, in a fresh instance under the default
@@ -138,7 +139,7 @@ impl Module {
 /// A fresh instance of the instrumented module with `initializer` run in it.
 fn initialized(probe: &Module, initializer: &str, policy: &Policy) -> Result<Live, TaskError> {
     let identity = Identity {
-        task_id: task::next_task_id(),
+        task_id: run::next_task_id(),
         attempt: 1,
         input: None,
     };

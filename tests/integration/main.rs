@@ -10,7 +10,7 @@ mod cache;
 mod capabilities;
 // `hecaton run` and `hecaton build` through the real binary: output, exit codes, messages.
 mod cli;
-// Real programs (boolector, CPython, resvg, usvg, svg-flatten, yosys) fetched by
+// Real programs (boolector, CPython, resvg, usvg, svg-flatten, yosys, GCC's cc1, QuickJS) fetched by
 // tests/corpus/fetch.sh, run and mapped through the CLI against independent oracles.
 mod corpus;
 // A reused pooling slot shows no task the memory of the task before, thousands of times over.
@@ -39,6 +39,8 @@ mod loading;
 // A command mapped as GNU parallel maps a program: `--` and `:::`, `{}` and `{#}`, --raw,
 // --results, --scratch, --fail-nonzero.
 mod parallel_map;
+// The runtime's module graph: no import circle, nothing imported through lib.rs's re-exports.
+mod module_graph;
 // The CLI in real pipes: /dev/full, a closed pipe, flags anywhere, a slow producer, a terminal.
 mod pipes;
 // WebAssembly proposals: exceptions, GC, multi-memory run under the limits; legacy exceptions

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::Error;
+use crate::error::Error;
 
 /// The directories and environment variables a task sees. The default is nothing: no
 /// directory, no variable. Clocks and random numbers are always available; the network never is.

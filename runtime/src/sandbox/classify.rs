@@ -3,7 +3,7 @@
 use wasmtime::{Trap, WasmBacktrace};
 use wasmtime_wasi::I32Exit;
 
-use crate::TaskError;
+use crate::error::TaskError;
 use crate::sandbox::TaskState;
 use crate::sandbox::host_stream::StdoutClosed;
 

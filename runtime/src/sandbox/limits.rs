@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::TaskError;
+use crate::error::TaskError;
 use crate::sandbox::TaskState;
 
 /// The default memory limit, 256 MiB of linear memory per task (all its memories and its GC

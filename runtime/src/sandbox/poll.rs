@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use hecaton_abi as abi;
 use wasmtime::{Caller, Extern, Linker};
 
-use crate::EPOCH_TICK;
+use crate::engine::EPOCH_TICK;
 use crate::sandbox::TaskState;
 
 const SUBSCRIPTION_LEN: usize = 48;

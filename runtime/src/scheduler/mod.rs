@@ -1,17 +1,17 @@
 //! Work stealing over OS threads, in the crossbeam-deque idiom (see `README.md` beside this file).
 //!
-//! A [`Scheduler`] owns `n` worker threads named `hecaton-worker-N`. Jobs (a pool's chunks of
+//! A [`Scheduler`] owns `n` worker threads named `hecaton-worker-N`. Work items (a pool's chunks of
 //! items) are pushed into one global [`Injector`]; each worker has its own [`Worker`] deque and
 //! finds work in this order:
 //!
 //! 1. pop from its own deque;
 //! 2. take a batch from the injector into its deque and pop one;
-//! 3. steal one job from another worker's deque ([`Stealer`]);
+//! 3. steal one work item from another worker's deque ([`Stealer`]);
 //!
 //! retrying the whole search only when a steal returned [`Steal::Retry`] (a lost race, not an
 //! empty queue). A worker that finds nothing parks on a condition variable; a push wakes one.
 //! Workers stop only when the scheduler is closed, no producer is active and every queue is
-//! empty, so a stopping worker never leaves a job behind.
+//! empty, so a stopping worker never leaves a work item behind.
 
 use std::cell::Cell;
 use std::iter;
@@ -21,7 +21,7 @@ use std::thread::{self, JoinHandle};
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
-use crate::Error;
+use crate::error::Error;
 
 thread_local! {
     /// The index of the worker running on this thread, if it is one.
@@ -34,7 +34,7 @@ pub(crate) fn current_worker() -> Option<usize> {
 }
 
 /// A unit of work: a chunk of a map, or one `apply`.
-pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
+pub(crate) type Work = Box<dyn FnOnce() + Send + 'static>;
 
 /// A set of worker threads sharing a global injector, each with its own deque.
 pub(crate) struct Scheduler {
@@ -43,8 +43,8 @@ pub(crate) struct Scheduler {
 }
 
 struct Shared {
-    injector: Injector<Job>,
-    stealers: Vec<Stealer<Job>>,
+    injector: Injector<Work>,
+    stealers: Vec<Stealer<Work>>,
     /// Whether new work may come: false once closed.
     sleep: Mutex<Gate>,
     wake: Condvar,
@@ -74,7 +74,7 @@ impl std::fmt::Debug for Scheduler {
 impl Scheduler {
     /// Starts `workers` threads.
     pub(crate) fn new(workers: usize) -> Result<Self, Error> {
-        let deques: Vec<Worker<Job>> = (0..workers).map(|_| Worker::new_fifo()).collect();
+        let deques: Vec<Worker<Work>> = (0..workers).map(|_| Worker::new_fifo()).collect();
         let shared = Arc::new(Shared {
             injector: Injector::new(),
             stealers: deques.iter().map(Worker::stealer).collect(),
@@ -110,9 +110,9 @@ impl Scheduler {
         })
     }
 
-    /// Queues a job and wakes a parked worker.
-    pub(crate) fn push(&self, job: Job) {
-        self.shared.injector.push(job);
+    /// Queues a work item and wakes a parked worker.
+    pub(crate) fn push(&self, work: Work) {
+        self.shared.injector.push(work);
         self.shared.wake_one();
     }
 
@@ -141,7 +141,8 @@ impl Scheduler {
         let threads =
             std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
         for thread in threads {
-            // A worker never panics (jobs catch their own panics); nothing to report if one did.
+            // A worker never panics (work items catch their own panics); nothing to report if
+            // one did.
             let _ = thread.join();
         }
     }
@@ -163,24 +164,24 @@ impl Shared {
 
     fn wake_one(&self) {
         // Taking the lock orders this wake-up after a worker's last look at the queues (which it
-        // makes holding the lock), so a worker about to park cannot miss the new job.
+        // makes holding the lock), so a worker about to park cannot miss the new work item.
         drop(self.gate());
         self.wake.notify_one();
     }
 
-    /// A worker's loop: run jobs while there are any, park when there are none, stop when closed
-    /// and drained.
-    fn work(&self, local: &Worker<Job>) {
+    /// A worker's loop: run work items while there are any, park when there are none, stop when
+    /// closed and drained.
+    fn work(&self, local: &Worker<Work>) {
         tracing::trace!("worker started");
         loop {
-            // Phase 1: find a job and run it.
-            if let Some(job) = self.find_job(local) {
-                // A batch taken from the injector may have left jobs in this deque that a parked
-                // worker could steal: wake one.
+            // Phase 1: find a work item and run it.
+            if let Some(work) = self.find_work(local) {
+                // A batch taken from the injector may have left work items in this deque that a
+                // parked worker could steal: wake one.
                 if !local.is_empty() {
                     self.wake.notify_one();
                 }
-                job();
+                work();
                 continue;
             }
             // Phase 2: nothing found; look again holding the lock, then stop or park.
@@ -198,7 +199,7 @@ impl Shared {
 
     /// Local pop, then a batch from the injector, then a steal from another worker; retried only
     /// when some steal reported [`Steal::Retry`].
-    fn find_job(&self, local: &Worker<Job>) -> Option<Job> {
+    fn find_work(&self, local: &Worker<Work>) -> Option<Work> {
         local.pop().or_else(|| {
             iter::repeat_with(|| {
                 self.injector

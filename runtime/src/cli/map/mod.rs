@@ -175,7 +175,10 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
         bail!("--isolation {isolation}: a WASI command runs once, in a fresh instance of its own");
     }
     let line = args.command_line(command)?;
+    // The pool runs on the engine the module was compiled for: Ctrl-C interrupts its tasks at
+    // once.
     let mut builder = Pool::builder()
+        .engine(&engine)
         .limits(sandbox.limits())
         .capabilities(sandbox.capabilities()?)
         .retries(args.retries)

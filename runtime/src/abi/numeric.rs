@@ -1,17 +1,50 @@
-//! Numeric tasks: exports that take and return only wasm numbers. The library calls them with
-//! typed values ([`Numbers`]: no JSON, the fast path of `Job::map_numeric`); the CLI and the JSON
-//! API with JSON numbers.
+//! Numeric tasks' half of the ABI: exports that take and return only wasm numbers. The library
+//! calls them with typed values ([`Numbers`]: no JSON, the fast path of `Job::map_numeric`); the
+//! CLI and the JSON API with JSON numbers ([`call_json`]).
 
-use std::marker::PhantomData;
+use std::fmt;
 
-use wasmtime::{Instance, Store, TypedFunc, Val};
+use wasmtime::{Instance, ModuleExport, Store, Val, ValType};
 
-use crate::abi::{self, Failure};
-use crate::map::Runner;
-use crate::module::{Module, NumType, Task};
-use crate::sandbox::{CancelFlag, Identity, Policy, TaskState};
-use crate::task::{Live, Ran};
-use crate::{Error, TaskError};
+use crate::abi::Failure;
+use crate::error::TaskError;
+use crate::sandbox::TaskState;
+
+/// A wasm number type, the only types a numeric task takes and returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NumType {
+    /// 32-bit integer, read as signed.
+    I32,
+    /// 64-bit integer, read as signed.
+    I64,
+    /// 32-bit float.
+    F32,
+    /// 64-bit float.
+    F64,
+}
+
+impl NumType {
+    pub(crate) fn of(ty: &ValType) -> Option<Self> {
+        match ty {
+            ValType::I32 => Some(Self::I32),
+            ValType::I64 => Some(Self::I64),
+            ValType::F32 => Some(Self::F32),
+            ValType::F64 => Some(Self::F64),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for NumType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::I32 => "i32",
+            Self::I64 => "i64",
+            Self::F32 => "f32",
+            Self::F64 => "f64",
+        })
+    }
+}
 
 mod sealed {
     pub trait Sealed {}
@@ -76,119 +109,19 @@ numbers_tuple!(A B);
 numbers_tuple!(A B C);
 numbers_tuple!(A B C D);
 
-/// The tasks of a typed numeric map: numbers in, numbers out, no JSON anywhere.
-pub(crate) struct NumericTasks<P, R> {
-    module: Module,
-    task: Task,
-    policy: Policy,
-    _types: PhantomData<fn(P) -> R>,
-}
-
-impl<P: Numbers, R: Numbers> NumericTasks<P, R> {
-    /// The typed calls of numeric task `name`, checked against its signature before any runs.
-    pub(crate) fn new(module: &Module, name: &str, policy: Policy) -> Result<Self, Error> {
-        let task = module.task(name)?.clone();
-        let crate::TaskKind::Numeric { params, results } = &task.kind else {
-            return Err(Error::Input {
-                task: name.to_owned(),
-                message: format!(
-                    "a typed numeric map calls numeric exports only, and `{name}` is a {}",
-                    task.kind
-                ),
-            });
-        };
-        if *params != P::types() || *results != R::types() {
-            let kind = crate::TaskKind::Numeric {
-                params: P::types(),
-                results: R::types(),
-            };
-            return Err(Error::WrongSignature {
-                path: module.path().to_owned(),
-                export: name.to_owned(),
-                expected: format!("{kind} (the Rust types asked for)"),
-                found: task.kind.to_string(),
-            });
-        }
-        Ok(Self {
-            module: module.clone(),
-            task,
-            policy,
-            _types: PhantomData,
-        })
-    }
-}
-
-impl<P: Numbers, R: Numbers> Runner for NumericTasks<P, R> {
-    type Input = P;
-    type Output = R;
-    type Session = (Live, TypedFunc<P, R>);
-
-    fn module(&self) -> &Module {
-        &self.module
-    }
-
-    fn run(
-        &self,
-        session: &mut Option<Self::Session>,
-        input: &P,
-        identity: Identity,
-        cancel: &CancelFlag,
-    ) -> Ran<R> {
-        let (live, func) = match session {
-            Some((live, func)) => {
-                live.reuse(identity, &self.policy.limits, &self.module);
-                (live, &*func)
-            }
-            None => {
-                let mut live =
-                    match Live::start(&self.module, &self.policy, identity, cancel.clone()) {
-                        Ok(live) => live,
-                        Err(ran) => return ran,
-                    };
-                // SAFETY: the export's type, checked at load, is `self.task.kind`, and `new`
-                // checked that `P` and `R` are its parameter and result types; `live.instance`
-                // is an instance of `self.module`.
-                let func = unsafe {
-                    abi::checked_func::<P, R>(
-                        &mut live.store,
-                        &live.instance,
-                        Some(&self.task.export),
-                    )
-                };
-                let func = match func {
-                    Ok(func) => func,
-                    Err(failure) => {
-                        return Ran {
-                            result: live.settle(Err(failure)),
-                            memory: live.memory(),
-                        };
-                    }
-                };
-                let (live, func) = session.insert((live, func));
-                (live, &*func)
-            }
-        };
-        let outcome = func.call(&mut live.store, *input).map_err(Failure::Wasm);
-        let result = live.settle(outcome);
-        let memory = live.memory();
-        if result.is_err() {
-            *session = None;
-        }
-        Ran { result, memory }
-    }
-}
-
+/// Calls numeric task `export` (of types `params` -> `results`) with the numbers of its JSON
+/// `input`, and returns its results as JSON.
 pub(crate) fn call_json(
     store: &mut Store<TaskState>,
     instance: &Instance,
-    task: &Task,
+    export: &ModuleExport,
     params: &[NumType],
     results: &[NumType],
     input: &[u8],
 ) -> Result<Vec<u8>, Failure> {
     let args = numeric_args(params, input).map_err(|message| TaskError::BadInput { message })?;
     let func = instance
-        .get_module_export(&mut *store, &task.export)
+        .get_module_export(&mut *store, export)
         .and_then(wasmtime::Extern::into_func)
         .ok_or_else(|| TaskError::Host("a numeric task is missing from the instance".into()))?;
     let mut values = vec![Val::I32(0); results.len()];

@@ -1,6 +1,7 @@
 //! [`Process`]: one task on its own OS thread, in its own instance — Python's
 //! `multiprocessing.Process`, at the cost of a fresh instance and a thread's wake-up (a thread
-//! that ran a process waits a while for the next one: `process_threads`).
+//! that ran a process waits a while for the next one: [`threads`]). Its task runs through the
+//! same attempt loop as a map's inputs ([`crate::run::attempt`]): a tracing span, retries.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -8,13 +9,17 @@ use std::sync::mpsc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::module::Module;
+mod threads;
+
 use std::sync::Arc;
 
-use crate::process_threads;
-use crate::sandbox::{CancelFlag, Capabilities, Identity, Limits, Policy, Stdio};
-use crate::task::{self, Call, CommandStdio, JsonTasks, TaskOutput};
-use crate::{Error, TaskError};
+use crate::error::{Error, TaskError};
+use crate::module::Module;
+use crate::output::TaskOutput;
+use crate::run::attempt::{Attempts, Who};
+use crate::run::json::{Call, CommandStdio, JsonRunner, encode_input};
+use crate::run::next_task_id;
+use crate::sandbox::{CancelFlag, Capabilities, Limits, Policy, Stdio};
 
 /// One task running on its own OS thread, in a fresh instance of its module.
 ///
@@ -60,6 +65,7 @@ impl Killer {
 pub struct ProcessBuilder {
     module: Module,
     policy: Policy,
+    retries: u32,
 }
 
 impl Process {
@@ -81,6 +87,7 @@ impl Process {
         ProcessBuilder {
             module: module.clone(),
             policy: Policy::default(),
+            retries: 0,
         }
     }
 
@@ -134,6 +141,14 @@ impl ProcessBuilder {
         self
     }
 
+    /// Runs a failed task again, in a fresh instance, up to `retries` more times (default 0), as
+    /// a pool's maps do; the guest sees its attempt number, and the same task id every attempt.
+    /// A killed task is not retried.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
     /// Starts task `task` on `input`.
     ///
     /// # Errors
@@ -141,7 +156,7 @@ impl ProcessBuilder {
     /// without fuel metering.
     pub fn spawn<I: Serialize + ?Sized>(self, task: &str, input: &I) -> Result<Process, Error> {
         let call = Call::json(&self.module, task)?;
-        let input = task::encode_input(task, input)?;
+        let input = encode_input(task, input)?;
         self.start(call, input)
     }
 
@@ -156,27 +171,34 @@ impl ProcessBuilder {
     }
 
     fn start(self, call: Call, input: Vec<u8>) -> Result<Process, Error> {
-        self.policy.check(self.module.engine(), self.module.path())?;
-        let id = task::next_task_id();
+        self.policy
+            .check(self.module.engine(), self.module.path())?;
+        let id = next_task_id();
         let cancel = CancelFlag::default();
         let (module, policy, task_cancel) = (self.module.clone(), self.policy, cancel.clone());
+        let retries = self.retries;
         let (sender, outcome) = mpsc::channel();
         let finished = Arc::new(AtomicBool::new(false));
         let task_finished = Arc::clone(&finished);
-        process_threads::run(Box::new(move || {
-            let identity = Identity {
-                task_id: id,
-                attempt: 1,
-                input: None,
-            };
-            let tasks = JsonTasks {
+        threads::run(Box::new(move || {
+            let runner = JsonRunner {
                 module,
                 call,
                 policy,
             };
-            let ran = task::guarded(|| tasks.run_in(&mut None, &input, identity, &task_cancel));
+            let attempts = Attempts {
+                retries,
+                cancel: &task_cancel,
+                timed: false,
+            };
+            let who = Who {
+                input: None,
+                task_id: Some(id),
+            };
+            let clock = &mut std::time::Instant::now();
+            let (result, _) = attempts.run(&runner, &input, who, &mut None, clock, || false);
             // The process may have been dropped: nobody wants the outcome.
-            let _ = sender.send(ran.result);
+            let _ = sender.send(result);
             task_finished.store(true, Ordering::Release);
         }))?;
         Ok(Process {

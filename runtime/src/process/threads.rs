@@ -1,4 +1,4 @@
-//! The threads that run [`crate::Process`]es. A thread that finished a process waits a while for
+//! The threads that run [`Process`](crate::process::Process)es. A thread that finished a process waits a while for
 //! the next one, so that a spawn costs a wake-up (a few microseconds) instead of starting an OS
 //! thread (tens); a thread idle for [`IDLE_TIMEOUT`] exits.
 
@@ -8,7 +8,7 @@ use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-use crate::Error;
+use crate::error::Error;
 
 /// How long a process thread waits for the next process before it exits.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10);

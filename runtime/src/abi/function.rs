@@ -1,54 +1,30 @@
-//! The host half of the guest ABI (`guest/abi/ABI.md`): write the input, call the task, read and
-//! check what the guest hands back. Nothing the guest returns is trusted.
+//! Function tasks' half of the ABI: the input written through the guest's allocator, the task
+//! called, and its result record and payload read back and checked.
 
 use hecaton_abi as abi;
 use wasmtime::{Extern, Instance, Memory, ModuleExport, Store, TypedFunc};
 
-use crate::TaskError;
-use crate::module::Module;
+use crate::abi::{Failure, checked_func, export_of, violation};
+use crate::error::TaskError;
 use crate::sandbox::TaskState;
 
-/// Why a call did not produce an output: wasmtime stopped it (to be classified), or the host
-/// refused what the guest did.
-pub(crate) enum Failure {
-    Wasm(wasmtime::Error),
-    /// wasmtime stopped the instance while it was being made: its start function or its
-    /// reactor initializer (`_initialize`) trapped, or a data or element segment did not fit.
-    Start(wasmtime::Error),
-    Task(TaskError),
-}
-
-impl From<wasmtime::Error> for Failure {
-    fn from(error: wasmtime::Error) -> Self {
-        Self::Wasm(error)
-    }
-}
-
-impl From<TaskError> for Failure {
-    fn from(error: TaskError) -> Self {
-        Self::Task(error)
-    }
-}
-
-fn violation(message: impl Into<String>) -> Failure {
-    Failure::Task(TaskError::AbiViolation(message.into()))
-}
-
 /// Runs function task `export` on `input` in a fresh `instance`; returns its JSON output.
+///
+/// `exports` are the module's memory and allocator exports, as its load found them.
 pub(crate) fn call_function(
     store: &mut Store<TaskState>,
     instance: &Instance,
-    module: &Module,
+    exports: AbiExports<'_>,
     export: &ModuleExport,
     input: &[u8],
 ) -> Result<Vec<u8>, Failure> {
-    let memory = export_of(store, instance, module.memory_export())
+    let memory = export_of(store, instance, exports.memory)
         .and_then(Extern::into_memory)
         .ok_or_else(|| violation("the module has no memory"))?;
-    // SAFETY: `export` is a function task of `module`, checked at load to be
-    // `(func (param i32 i32) (result i32))`; `instance` is an instance of `module`.
+    // SAFETY: `export` is a function task of `instance`'s module, checked at load to be
+    // `(func (param i32 i32) (result i32))`.
     let task: TypedFunc<(i32, i32), i32> = unsafe { checked_func(store, instance, Some(export)) }?;
-    let input_ptr = write_input(store, instance, module, memory, input)?;
+    let input_ptr = write_input(store, instance, exports.alloc, memory, input)?;
     let record = task.call(&mut *store, (input_ptr as i32, input.len() as i32))? as u32;
     read_result(store, memory, record)
 }
@@ -57,7 +33,7 @@ pub(crate) fn call_function(
 fn write_input(
     store: &mut Store<TaskState>,
     instance: &Instance,
-    module: &Module,
+    alloc: Option<&ModuleExport>,
     memory: Memory,
     input: &[u8],
 ) -> Result<u32, Failure> {
@@ -67,8 +43,7 @@ fn write_input(
     let len = u32::try_from(input.len())
         .map_err(|_| TaskError::Host(format!("input of {} bytes is over 4 GiB", input.len())))?;
     // SAFETY: the allocator export was checked at load to be `(func (param i32) (result i32))`.
-    let alloc: TypedFunc<i32, i32> =
-        unsafe { checked_func(store, instance, module.alloc_export()) }?;
+    let alloc: TypedFunc<i32, i32> = unsafe { checked_func(store, instance, alloc) }?;
     let ptr = alloc.call(&mut *store, len as i32)? as u32;
     if ptr == 0 {
         return Err(violation(format!(
@@ -170,38 +145,6 @@ fn range(data: &[u8], ptr: u32, len: u32) -> Result<std::ops::Range<usize>, usiz
     }
 }
 
-fn export_of(
-    store: &mut Store<TaskState>,
-    instance: &Instance,
-    export: Option<&ModuleExport>,
-) -> Option<Extern> {
-    instance.get_module_export(&mut *store, export?)
-}
-
-/// The function `export` names in `instance`, typed as the module's load checked it, without
-/// checking again: `Func::typed` looks the type up in the engine's registry (a shared reference
-/// count) on every call, which every task would pay.
-///
-/// # Safety
-/// `export` must be an export of `instance`'s module whose type was checked to be `P -> R` when
-/// the module was loaded (`Module`'s export checks: the allocator, function tasks, `_initialize`,
-/// `_start`).
-pub(crate) unsafe fn checked_func<P, R>(
-    store: &mut Store<TaskState>,
-    instance: &Instance,
-    export: Option<&ModuleExport>,
-) -> Result<TypedFunc<P, R>, Failure>
-where
-    P: wasmtime::WasmParams,
-    R: wasmtime::WasmResults,
-{
-    let func = export_of(store, instance, export)
-        .and_then(Extern::into_func)
-        .ok_or_else(|| violation("a task export is missing from the instance"))?;
-    // SAFETY: the caller guarantees that the export's type, checked at load, is `P -> R`.
-    Ok(unsafe { TypedFunc::new_unchecked(&*store, func) })
-}
-
 /// The start of a guest's bytes, for messages.
 fn preview(bytes: &[u8]) -> String {
     let shown = &bytes[..bytes.len().min(80)];
@@ -211,4 +154,12 @@ fn preview(bytes: &[u8]) -> String {
     } else {
         format!("`{text}`")
     }
+}
+
+/// The exports of a module the function ABI uses besides the task's own: its memory and its
+/// allocator (`hecaton_alloc`), as the module's load found them.
+#[derive(Clone, Copy)]
+pub(crate) struct AbiExports<'m> {
+    pub(crate) memory: Option<&'m ModuleExport>,
+    pub(crate) alloc: Option<&'m ModuleExport>,
 }

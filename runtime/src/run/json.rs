@@ -1,24 +1,22 @@
-//! Running one task: its instance (fresh, or kept from the task before under a weaker
-//! [`crate::Isolation`]), the call its kind asks for, and its outcome. Everything a pool or a
-//! process does to a task happens here.
+//! The JSON runner: tasks that take and give JSON bytes (function and numeric tasks), and WASI
+//! commands, whose input is their stdin or an argument and whose output is their exit code and
+//! streams. What a map of JSON, an `apply`, a process and the CLI run.
 
-use std::cell::Cell;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasmtime::{Instance, Store};
 
 use crate::abi::{self, Failure};
+use crate::error::{Error, TaskError};
 use crate::module::{Module, Task, TaskKind};
-use crate::numeric;
+use crate::output::{CommandOutput, TaskOutput};
 use crate::placeholders;
+use crate::run::{Live, Ran, Runner, classified, start};
 use crate::sandbox::{
-    CancelFlag, Capabilities, Identity, Limits, Policy, Scratch, Stdio, TaskState, WasiSetup,
-    classify, new_store,
+    CancelFlag, Capabilities, Identity, Policy, Scratch, Stdio, TaskState, WasiSetup, classify,
+    new_store,
 };
-use crate::{Error, TaskError};
 
 /// What to call in a fresh instance; the per-item input is given to [`run`] separately.
 #[derive(Clone, Debug)]
@@ -90,32 +88,6 @@ pub(crate) fn encode_input<I: Serialize + ?Sized>(task: &str, input: &I) -> Resu
     })
 }
 
-/// A process-wide task id, like a process id. Each thread takes ids in blocks, so that workers
-/// running tiny tasks do not contend on one counter: ids are unique, not in start order.
-pub(crate) fn next_task_id() -> u64 {
-    const BLOCK: u64 = 1024;
-    static NEXT_BLOCK: AtomicU64 = AtomicU64::new(1);
-    thread_local! {
-        static IDS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
-    }
-    IDS.with(|ids| {
-        let (mut next, mut end) = ids.get();
-        if next == end {
-            next = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
-            end = next + BLOCK;
-        }
-        ids.set((next + 1, end));
-        next
-    })
-}
-
-/// What one run of a task produced, and the linear memory its instance ended with (its peak:
-/// memory never shrinks).
-pub(crate) struct Ran<T> {
-    pub(crate) result: Result<T, TaskError>,
-    pub(crate) memory: u64,
-}
-
 impl Ran<TaskOutput> {
     /// With `fail_nonzero`, a command's non-zero exit code as its failure, output and all.
     fn failing_nonzero(self, fail_nonzero: bool) -> Self {
@@ -129,129 +101,15 @@ impl Ran<TaskOutput> {
     }
 }
 
-/// Runs `body`, turning a host-side panic into the task's [`TaskError::Host`]: running a task
-/// never panics.
-pub(crate) fn guarded<T>(body: impl FnOnce() -> Ran<T>) -> Ran<T> {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_owned());
-        Ran {
-            result: Err(TaskError::Host(format!("panic: {message}"))),
-            memory: 0,
-        }
-    })
-}
-
-/// A started instance and its store: made for one task, or kept for the next tasks of a chunk
-/// or a worker ([`crate::Isolation`]).
-pub(crate) struct Live {
-    pub(crate) store: Store<TaskState>,
-    pub(crate) instance: Instance,
-}
-
-impl Live {
-    /// A fresh instance of `module` for function or numeric tasks, its start function and
-    /// reactor initializer run; on failure, the task's outcome.
-    pub(crate) fn start<T>(
-        module: &Module,
-        policy: &Policy,
-        identity: Identity,
-        cancel: CancelFlag,
-    ) -> Result<Self, Ran<T>> {
-        let mut store = new_store(
-            module.engine(),
-            identity,
-            &policy.limits,
-            function_wasi_setup(module, policy),
-            cancel,
-        );
-        match start(&mut store, module) {
-            Ok(instance) => Ok(Self { store, instance }),
-            Err(failure) => Err(Ran {
-                result: settle(&mut store, Err(failure)),
-                memory: store.data().memory_in_use(),
-            }),
-        }
-    }
-
-    /// Readies a kept instance for its next task: a new identity, a fresh deadline and fuel.
-    pub(crate) fn reuse(&mut self, identity: Identity, limits: &Limits, module: &Module) {
-        self.store.data_mut().begin_task(identity);
-        if module.engine().fuel_enabled() {
-            // Setting fuel cannot fail on an engine that meters it.
-            let _ = self.store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
-        }
-    }
-
-    /// Bytes of linear memory the instance has.
-    pub(crate) fn memory(&self) -> u64 {
-        self.store.data().memory_in_use()
-    }
-
-    /// The task's result from its call's outcome (see [`settle`]).
-    pub(crate) fn settle<T>(&mut self, outcome: Result<T, Failure>) -> Result<T, TaskError> {
-        settle(&mut self.store, outcome)
-    }
-}
-
-/// The result of a function or numeric task from its call's outcome: a failure classified, an
-/// output past the limit refused, and the task's prints copied to the host's stderr.
-fn settle<T>(store: &mut Store<TaskState>, outcome: Result<T, Failure>) -> Result<T, TaskError> {
-    let outcome = outcome.map_err(|failure| classified(store, failure));
-    let state = store.data_mut();
-    let Some(captured) = state.captured.as_ref() else {
-        return outcome;
-    };
-    if captured.overflowed() {
-        return Err(TaskError::OutputLimit {
-            limit: state.limits.max_output,
-        });
-    }
-    state.forward_prints();
-    outcome
-}
-
-/// The task's error for a failure: what stopped wasmtime, classified, or the host's refusal. A
-/// trap or an error while the instance was being made is [`TaskError::Instantiate`]; a limit,
-/// a timeout or a cancel keeps its own kind wherever it struck.
-fn classified(store: &mut Store<TaskState>, failure: Failure) -> TaskError {
-    match failure {
-        Failure::Wasm(error) => classify(error, store.data_mut()),
-        Failure::Start(error) => match classify(error, store.data_mut()) {
-            TaskError::Trap { trap, .. } => {
-                TaskError::Instantiate(format!("the module's start code trapped: {trap}"))
-            }
-            TaskError::Host(message) => TaskError::Instantiate(message),
-            other => other,
-        },
-        Failure::Task(error) => error,
-    }
-}
-
-/// The WASI setup of a function or numeric task: no arguments, no stdin, its prints captured.
-/// Only a module that imports WASI gets one, and the context itself is made on the task's first
-/// WASI call: most function tasks never make one.
-fn function_wasi_setup(module: &Module, policy: &Policy) -> Option<WasiSetup> {
-    module.imports_wasi().then(|| WasiSetup {
-        program: Arc::clone(module.program()),
-        args: Vec::new(),
-        stdio: Stdio::Diagnostics { stdin: Vec::new() },
-        capabilities: Arc::clone(&policy.capabilities),
-    })
-}
-
 /// The tasks of a map, an `apply` or a process that take and give JSON (function and numeric
 /// tasks), or run a WASI command.
-pub(crate) struct JsonTasks {
+pub(crate) struct JsonRunner {
     pub(crate) module: Module,
     pub(crate) call: Call,
     pub(crate) policy: Policy,
 }
 
-impl JsonTasks {
+impl JsonRunner {
     /// Runs one task on `input` in `session`'s instance, or in a fresh one that is left in
     /// `session` when the task succeeds. A command always runs in a fresh instance of its own.
     pub(crate) fn run_in(
@@ -287,15 +145,15 @@ impl JsonTasks {
             TaskKind::Function => abi::call_function(
                 &mut live.store,
                 &live.instance,
-                &self.module,
+                self.module.abi_exports(),
                 &task.export,
                 input,
             )
             .map(TaskOutput::Json),
-            TaskKind::Numeric { params, results } => numeric::call_json(
+            TaskKind::Numeric { params, results } => abi::call_json(
                 &mut live.store,
                 &live.instance,
-                task,
+                &task.export,
                 params,
                 results,
                 input,
@@ -398,6 +256,26 @@ impl JsonTasks {
     }
 }
 
+impl Runner for JsonRunner {
+    type Input = Vec<u8>;
+    type Output = TaskOutput;
+    type Session = Live;
+
+    fn module(&self) -> &Module {
+        &self.module
+    }
+
+    fn run(
+        &self,
+        session: &mut Option<Live>,
+        input: &Vec<u8>,
+        identity: Identity,
+        cancel: &CancelFlag,
+    ) -> Ran<TaskOutput> {
+        self.run_in(session, input, identity, cancel)
+    }
+}
+
 /// A command's arguments (after argv\[0\]) and streams for input `index` of a map: in the
 /// fixed arguments GNU parallel's placeholders (`{}`, `{#}`, …, [`crate::placeholders`]) are
 /// expanded; with [`CommandInput::Arg`] and no placeholder of the input, the input is appended as
@@ -429,20 +307,6 @@ fn command_setup(
         }
     };
     (argv, Stdio::Capture { stdin })
-}
-
-/// A fresh instance, its start function and reactor initializer run.
-fn start(store: &mut Store<TaskState>, module: &Module) -> Result<Instance, Failure> {
-    let instance = module
-        .instance_pre()
-        .instantiate(&mut *store)
-        .map_err(Failure::Start)?;
-    if let Some(initialize) = module.initialize_export() {
-        // SAFETY: `_initialize` was checked at load to be `(func)`; `instance` is of `module`.
-        let func = unsafe { abi::checked_func::<(), ()>(store, &instance, Some(initialize)) }?;
-        func.call(&mut *store, ()).map_err(Failure::Start)?;
-    }
-    Ok(instance)
 }
 
 fn call_command(

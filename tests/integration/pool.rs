@@ -335,3 +335,23 @@ fn retries_run_a_failed_task_again_and_count_the_attempts() {
     );
     assert_eq!(outcome(0).0, 1);
 }
+
+#[test]
+fn apply_async_runs_through_the_attempt_loop_with_the_pools_retries() {
+    let module = load(hecaton_tests::guests::ADVERSARY);
+    let pool = Pool::builder().workers(1).retries(2).build().unwrap();
+    let attempt: u32 = pool.apply(&module, "attempt_or_fail", &3).unwrap();
+    assert_eq!(attempt, 3);
+}
+
+#[test]
+fn a_pool_built_for_an_engine_runs_and_terminates_that_engines_tasks() {
+    let engine = hecaton::Engine::builder().build().unwrap();
+    let module = hecaton::Module::from_file_in(&engine, hecaton_tests::guests::PROBE).unwrap();
+    let pool = Pool::builder().engine(&engine).workers(1).build().unwrap();
+    assert_eq!(pool.apply::<_, u32>(&module, "answer", &()).unwrap(), 42);
+    let spinning = pool.apply_async::<_, u64>(&module, "spin_forever", &()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    pool.terminate();
+    assert_eq!(spinning.get(), Err(TaskError::Cancelled));
+}

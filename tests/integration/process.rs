@@ -75,3 +75,21 @@ fn command_gets_argv_and_stdin_and_returns_output_and_exit_code() {
     );
     assert_eq!(output.stderr, b"to stderr");
 }
+
+#[test]
+fn a_process_retries_a_failed_task_in_the_attempt_loop_of_a_map() {
+    // `attempt_or_fail(n)` fails until its attempt `n`, then returns the attempt.
+    let module = crate::load(hecaton_tests::guests::ADVERSARY);
+    let retried = hecaton::Process::builder(&module)
+        .retries(2)
+        .spawn("attempt_or_fail", &3)
+        .unwrap();
+    assert_eq!(retried.join::<u32>(), Ok(3));
+    let once = hecaton::Process::spawn(&module, "attempt_or_fail", &3).unwrap();
+    assert_eq!(
+        once.join::<u32>(),
+        Err(hecaton::TaskError::Guest {
+            message: "attempt 1 failed".into()
+        })
+    );
+}

@@ -350,7 +350,9 @@ fn a_pool_built_for_an_engine_runs_and_terminates_that_engines_tasks() {
     let module = hecaton::Module::from_file_in(&engine, hecaton_tests::guests::PROBE).unwrap();
     let pool = Pool::builder().engine(&engine).workers(1).build().unwrap();
     assert_eq!(pool.apply::<_, u32>(&module, "answer", &()).unwrap(), 42);
-    let spinning = pool.apply_async::<_, u64>(&module, "spin_forever", &()).unwrap();
+    let spinning = pool
+        .apply_async::<_, u64>(&module, "spin_forever", &())
+        .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(50));
     pool.terminate();
     assert_eq!(spinning.get(), Err(TaskError::Cancelled));

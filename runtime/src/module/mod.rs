@@ -15,7 +15,7 @@ use crate::abi::AbiExports;
 use crate::cache::ModuleCache;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::sandbox::{TaskState, host_functions, link_poll, link_wasi};
+use crate::sandbox::{TaskState, linker};
 pub(crate) use exports::Task;
 pub use exports::TaskKind;
 use exports::{Exports, check_imports};
@@ -201,13 +201,8 @@ impl Module {
     ) -> Result<Self, Error> {
         let (imports_wasi, imported_host_functions) = check_imports(&path, &module)?;
         let exports = Exports::of(&path, &module)?;
-        let mut linker = wasmtime::Linker::new(engine.wasmtime());
-        host_functions(&mut linker).map_err(|error| Error::Engine(format!("{error:#}")))?;
-        if imports_wasi {
-            link_wasi(&mut linker)
-                .and_then(|()| link_poll(&mut linker))
-                .map_err(|error| Error::Engine(format!("{error:#}")))?;
-        }
+        let linker =
+            linker(engine, imports_wasi).map_err(|error| Error::Engine(format!("{error:#}")))?;
         let pre = linker
             .instantiate_pre(&module)
             .map_err(|error| Error::Link {

@@ -28,8 +28,8 @@ use crate::sandbox::{
     CancelFlag, Identity, Limits, Policy, Stdio, TaskState, WasiSetup, classify, new_store,
 };
 
-/// What a map's items are and how one attempt runs: JSON bytes ([`JsonTasks`]) or typed numbers
-/// ([`crate::numeric::NumericTasks`]).
+/// What a task's inputs are and how one attempt runs: JSON bytes ([`json::JsonRunner`]) or
+/// typed numbers ([`typed::TypedRunner`]).
 pub(crate) trait Runner: Send + Sync + 'static {
     /// One item's input.
     type Input: Send + 'static;

@@ -6,6 +6,7 @@ mod capabilities;
 mod classify;
 mod host_stream;
 mod limits;
+mod linker;
 mod poll;
 mod scratch;
 mod wasi;
@@ -15,25 +16,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hecaton_abi as abi;
-use wasmtime::{Caller, Extern, Linker, Store, UpdateDeadline};
+use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 pub use capabilities::{Access, Capabilities};
 pub(crate) use classify::classify;
 pub use limits::{DEFAULT_MAX_MEMORY, DEFAULT_MAX_OUTPUT, DEFAULT_MAX_TABLE_ELEMENTS, Limits};
-pub(crate) use poll::link_poll;
+pub(crate) use linker::linker;
 pub use scratch::Scratch;
 pub(crate) use wasi::CapturedOutput;
 pub use wasi::Stdio;
-pub(crate) use wasi::link_wasi;
 use wasi::{WatchedOutput, wasi_context};
 
 use crate::engine::{Engine, MAX_TABLE_ELEMENTS};
 use crate::error::{Error, TaskError};
-
-/// Longest panic message the host copies out of a guest.
-const MAX_PANIC_MESSAGE: usize = 64 << 10;
 
 /// The data of one task's store: who the task is, what it may use, and why the host stopped it.
 pub(crate) struct TaskState {
@@ -288,43 +284,4 @@ pub(crate) fn new_store(
         Ok(UpdateDeadline::Continue(1))
     });
     store
-}
-
-/// Defines the ABI's host functions (module `hecaton`) in `linker`.
-pub(crate) fn host_functions(linker: &mut Linker<TaskState>) -> wasmtime::Result<()> {
-    linker.func_wrap(
-        abi::HOST_MODULE,
-        abi::TASK_ID_IMPORT,
-        |caller: Caller<'_, TaskState>| caller.data().task_id as i64,
-    )?;
-    linker.func_wrap(
-        abi::HOST_MODULE,
-        abi::ATTEMPT_IMPORT,
-        |caller: Caller<'_, TaskState>| caller.data().attempt as i32,
-    )?;
-    linker.func_wrap(
-        abi::HOST_MODULE,
-        abi::PANIC_IMPORT,
-        |mut caller: Caller<'_, TaskState>, ptr: i32, len: i32| -> wasmtime::Result<()> {
-            let reason = match panic_message(&mut caller, ptr as u32, len as u32) {
-                Ok(message) => TaskError::Panic { message },
-                Err(violation) => TaskError::AbiViolation(violation),
-            };
-            Err(caller.data_mut().stop(reason))
-        },
-    )?;
-    Ok(())
-}
-
-fn panic_message(caller: &mut Caller<'_, TaskState>, ptr: u32, len: u32) -> Result<String, String> {
-    let Some(Extern::Memory(memory)) = caller.get_export(abi::MEMORY_EXPORT) else {
-        return Err("`hecaton::panic` called by a module without a `memory` export".into());
-    };
-    let data = memory.data(&caller);
-    let len = (len as usize).min(MAX_PANIC_MESSAGE);
-    let bytes = (ptr as usize)
-        .checked_add(len)
-        .and_then(|end| data.get(ptr as usize..end))
-        .ok_or_else(|| format!("`hecaton::panic` message at {ptr}+{len} is outside memory"))?;
-    Ok(String::from_utf8_lossy(bytes).into_owned())
 }

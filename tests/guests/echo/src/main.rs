@@ -15,11 +15,11 @@ fn main() {
     std::io::stdin().read_to_end(&mut input).expect("stdin");
     std::io::stdout().write_all(&input).expect("stdout");
     for arg in &args {
-        if let Some((path, text)) = arg.strip_prefix("write=").and_then(|w| w.split_once('=')) {
-            if let Err(error) = std::fs::write(path, text) {
-                eprintln!("cannot write {path}: {error}");
-                std::process::exit(3);
-            }
+        if let Some((path, text)) = arg.strip_prefix("write=").and_then(|w| w.split_once('='))
+            && let Err(error) = std::fs::write(path, text)
+        {
+            eprintln!("cannot write {path}: {error}");
+            std::process::exit(3);
         }
         if let Some(dir) = arg.strip_prefix("list=") {
             let mut names: Vec<String> = std::fs::read_dir(dir)

@@ -17,6 +17,15 @@ fn records(output: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Each record's `stdout`, after checking that the map succeeded.
+fn command_stdouts(output: &Output) -> Vec<serde_json::Value> {
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(output));
+    records(output)
+        .iter()
+        .map(|record| record["stdout"].clone())
+        .collect()
+}
+
 /// A fresh folder for one test, under the system's temporary folder.
 fn folder(name: &str) -> PathBuf {
     let root = std::env::temp_dir().join(format!("hecaton-parallel-{name}-{}", std::process::id()));
@@ -48,10 +57,7 @@ fn fixed_arguments_follow_dashes_and_inputs_follow_triple_colons() {
         b"",
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let stdouts: Vec<_> = records(&output)
-        .iter()
-        .map(|record| record["stdout"].clone())
-        .collect();
+    let stdouts = command_stdouts(&output);
     // `{}` placed the input, so it is not the command's stdin too.
     assert_eq!(stdouts, ["-O2 a.c -o /out/0.s\n", "-O2 -x -o /out/1.s\n"]);
 }
@@ -60,10 +66,7 @@ fn fixed_arguments_follow_dashes_and_inputs_follow_triple_colons() {
 fn with_fixed_arguments_after_dashes_the_inputs_come_from_stdin() {
     let output = hecaton(&["map", ECHO, "--arg", "--", "-v"], b"\"x y\"\n7\n");
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let stdouts: Vec<_> = records(&output)
-        .iter()
-        .map(|record| record["stdout"].clone())
-        .collect();
+    let stdouts = command_stdouts(&output);
     // A JSON string is its text; a JSON number is its text too.
     assert_eq!(stdouts, ["-v x y\n", "-v 7\n"]);
 }
@@ -129,14 +132,8 @@ fn results_keep_each_inputs_stdout_stderr_exit_code_and_record_as_files() {
         stdin,
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let lines: Vec<&str> = stdout(&output)
-        .lines()
-        .map(str::to_owned)
-        .collect::<Vec<_>>()
-        .leak()
-        .iter()
-        .map(String::as_str)
-        .collect();
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3);
     for (index, line) in lines.iter().enumerate() {
         let folder = results.join(index.to_string());

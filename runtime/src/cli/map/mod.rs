@@ -85,8 +85,8 @@ pub(crate) struct MapArgs {
     /// An index folder already there is replaced.
     #[arg(long, value_name = "DIR", help_heading = INPUT_OUTPUT)]
     results: Option<PathBuf>,
-    /// Print figures at the end, on stderr: items, failures by kind, wall time, tasks/s, mean
-    /// and p99 task time, peak memory of a task.
+    /// Print figures at the end, on stderr: items, failures by kind, wall time (and the module's
+    /// load time before it), tasks/s, mean and p99 task time, peak memory of a task.
     #[arg(long, help_heading = INPUT_OUTPUT)]
     stats: bool,
     /// No progress bar (there is one only when stderr is a terminal).
@@ -163,6 +163,7 @@ const COMMAND_FLAGS: [&str; 7] = [
 ];
 
 pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
+    let loading = std::time::Instant::now();
     let LoadedTask {
         sandbox,
         engine,
@@ -212,7 +213,9 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
     }
     let reader = InputReader::new(&args, line.inputs, format)?;
     let malformed = reader.malformed();
-    let stats = args.stats.then(|| Stats::new(engine.memory_reset()));
+    let stats = args
+        .stats
+        .then(|| Stats::new(engine.memory_reset(), loading.elapsed()));
     let mode = if args.raw {
         OutputMode::Raw
     } else if args.json_array {

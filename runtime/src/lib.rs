@@ -127,7 +127,7 @@ pub use isolation::Isolation;
 pub use map::Outcome;
 pub use module::{Module, TaskKind};
 pub use output::{CommandOutput, TaskOutput};
-pub use placeholders::places_input;
+pub use placeholders::Placeholders;
 pub use pool::{
     AsyncResult, Canceller, Imap, ImapUnordered, Job, NumericImap, Pool, PoolBuilder, RawImap,
     WORKERS_ENV,

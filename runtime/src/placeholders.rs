@@ -1,55 +1,90 @@
 //! GNU parallel's replacement strings in a command map's fixed arguments: `{}` the input, `{.}`
 //! the input without its extension, `{/}` its last path component, `{//}` the path before it,
 //! `{/.}` the last component without its extension, and `{#}` the input's index (from 0, as
-//! hecaton's records count; parallel counts from 1). Each argument is expanded in one pass, so a
+//! hecaton's records count; parallel counts from 1). Parallel's `-I STR` is
+//! [`Placeholders::Input`]: only STR stands for the input, so that an argument holding `{}` of
+//! its own (a script's `d = {}`) passes as written. Each argument is expanded in one pass, so a
 //! placeholder inside an input is left as it is.
 
-/// The placeholders that stand for the input (not `{#}`), longest first.
+/// GNU parallel's placeholders for the input (not `{#}`), longest first.
 const INPUT_PLACEHOLDERS: [&str; 5] = ["{/.}", "{//}", "{/}", "{.}", "{}"];
 
 /// The placeholder for the input's index.
 const INDEX_PLACEHOLDER: &str = "{#}";
 
-/// Whether a fixed command argument places the input somewhere (`{}`, `{.}`, `{/}`, `{//}`,
-/// `{/.}`): a map then does not append the input as the last argument.
+/// Which strings of a command map's fixed arguments stand for the input.
 ///
 /// ```
-/// assert!(hecaton::places_input("-o /out/{/.}.png"));
-/// assert!(!hecaton::places_input("/out/{#}.png"));
+/// use hecaton::Placeholders;
+///
+/// assert!(Placeholders::Parallel.places_input("-o /out/{/.}.png"));
+/// assert!(!Placeholders::Parallel.places_input("/out/{#}.png"));
+/// // A script's own braces pass as written when another string stands for the input.
+/// let custom = Placeholders::Input("@@".into());
+/// assert!(!custom.places_input("d = {}; print(d)"));
+/// assert!(custom.places_input("open('@@')"));
 /// ```
-pub fn places_input(arg: &str) -> bool {
-    INPUT_PLACEHOLDERS
-        .iter()
-        .any(|placeholder| arg.contains(placeholder))
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Placeholders {
+    /// GNU parallel's: `{}` `{.}` `{/}` `{//}` `{/.}` for the input, `{#}` for its index (the
+    /// default).
+    #[default]
+    Parallel,
+    /// Only this string stands for the input (`parallel -I STR`, `hecaton map -I STR`), and `{#}`
+    /// for its index; every other brace is left as it is.
+    Input(String),
 }
 
-/// `arg` with every placeholder replaced for `input` (text) at `index`.
-pub(crate) fn expand(arg: &str, input: &str, index: &str) -> String {
-    let mut expanded = String::with_capacity(arg.len() + input.len());
-    let mut rest = arg;
-    while let Some(at) = rest.find('{') {
-        expanded.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let found = INPUT_PLACEHOLDERS
-            .iter()
-            .chain([&INDEX_PLACEHOLDER])
-            .find(|placeholder| rest.starts_with(**placeholder));
-        match found {
-            Some(placeholder) => {
-                expanded.push_str(&replacement(placeholder, input, index));
-                rest = &rest[placeholder.len()..];
-            }
-            None => {
-                expanded.push('{');
-                rest = &rest[1..];
-            }
+impl Placeholders {
+    /// Whether a fixed argument places the input somewhere: a map then does not append the
+    /// input as the last argument.
+    pub fn places_input(&self, arg: &str) -> bool {
+        match self {
+            Self::Parallel => INPUT_PLACEHOLDERS
+                .iter()
+                .any(|placeholder| arg.contains(placeholder)),
+            Self::Input(token) => !token.is_empty() && arg.contains(token.as_str()),
         }
     }
-    expanded.push_str(rest);
-    expanded
+
+    /// `arg` with every placeholder replaced for `input` (text) at `index`.
+    pub(crate) fn expand(&self, arg: &str, input: &str, index: &str) -> String {
+        let tokens: Vec<&str> = match self {
+            Self::Parallel => INPUT_PLACEHOLDERS.to_vec(),
+            Self::Input(token) if token.is_empty() => Vec::new(),
+            Self::Input(token) => vec![token.as_str()],
+        };
+        let mut expanded = String::with_capacity(arg.len() + input.len());
+        let mut rest = arg;
+        while !rest.is_empty() {
+            let found = tokens
+                .iter()
+                .chain([&INDEX_PLACEHOLDER])
+                .find(|token| rest.starts_with(**token));
+            match found {
+                Some(token) => {
+                    let replacement = match *token {
+                        INDEX_PLACEHOLDER => index.to_owned(),
+                        _ if matches!(self, Self::Input(_)) => input.to_owned(),
+                        placeholder => replacement(placeholder, input),
+                    };
+                    expanded.push_str(&replacement);
+                    rest = &rest[token.len()..];
+                }
+                None => {
+                    let next = rest.chars().next().map_or(1, char::len_utf8);
+                    expanded.push_str(&rest[..next]);
+                    rest = &rest[next..];
+                }
+            }
+        }
+        expanded
+    }
 }
 
-fn replacement(placeholder: &str, input: &str, index: &str) -> String {
+/// What one of parallel's input placeholders stands for.
+fn replacement(placeholder: &str, input: &str) -> String {
     // The last path component, and the path before it, as parallel splits them (on `/`).
     let (dir, base) = match input.rfind('/') {
         Some(0) => ("/", &input[1..]),
@@ -61,8 +96,7 @@ fn replacement(placeholder: &str, input: &str, index: &str) -> String {
         "{.}" => without_extension(input).to_owned(),
         "{/}" => base.to_owned(),
         "{//}" => dir.to_owned(),
-        "{/.}" => without_extension(base).to_owned(),
-        _ => index.to_owned(),
+        _ => without_extension(base).to_owned(),
     }
 }
 
@@ -78,7 +112,15 @@ fn without_extension(path: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::{expand, places_input};
+    use super::Placeholders;
+
+    fn expand(arg: &str, input: &str, index: &str) -> String {
+        Placeholders::Parallel.expand(arg, input, index)
+    }
+
+    fn places_input(arg: &str) -> bool {
+        Placeholders::Parallel.places_input(arg)
+    }
 
     #[test]
     fn each_placeholder_as_gnu_parallel_expands_it() {
@@ -105,5 +147,15 @@ mod tests {
         assert!(places_input("{//}/x"));
         assert!(!places_input("{#}"));
         assert!(!places_input("{x}"));
+    }
+
+    #[test]
+    fn another_string_for_the_input_leaves_braces_as_written() {
+        let custom = Placeholders::Input("@@".into());
+        assert_eq!(
+            custom.expand("d = {}; f('@@', {#}) {.}", "x.py", "3"),
+            "d = {}; f('x.py', 3) {.}"
+        );
+        assert!(!custom.places_input("{}"));
     }
 }

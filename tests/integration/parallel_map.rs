@@ -288,3 +288,30 @@ fn command_flags_are_refused_for_a_function_task() {
         assert_stderr_has(&output, &format!("{name} is for a WASI command"));
     }
 }
+
+#[test]
+fn replace_leaves_an_arguments_own_braces_as_written() {
+    // A script's `{}` is not the input when -I names another placeholder (parallel's -I).
+    let output = hecaton(
+        &[
+            "map",
+            ECHO,
+            "-I",
+            "@@",
+            "--",
+            "d = {}",
+            "f(@@, {#})",
+            ":::",
+            "x",
+            "y",
+        ],
+        b"",
+    );
+    assert_eq!(
+        command_stdouts(&output),
+        ["d = {} f(x, 0)\n", "d = {} f(y, 1)\n"]
+    );
+    // Without it, GNU parallel's `{}` stands for the input.
+    let output = hecaton(&["map", ECHO, "--", "d = {}", ":::", "x"], b"");
+    assert_eq!(command_stdouts(&output), ["d = x\n"]);
+}

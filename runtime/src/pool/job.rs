@@ -10,6 +10,7 @@ use crate::error::{Error, TaskError};
 use crate::isolation::Isolation;
 use crate::map::{Chunking, MapPlan, MapSettings, MapStream, Outcome, Prepared};
 use crate::module::Module;
+use crate::placeholders::Placeholders;
 use crate::pool::Pool;
 use crate::pool::iter::{Imap, ImapUnordered, NumericImap, RawImap};
 use crate::run::Runner;
@@ -64,6 +65,16 @@ impl<'p> Job<'p> {
         })?;
         *slot = Some(scratch);
         Ok(self)
+    }
+
+    /// For a command job: which strings of its fixed arguments stand for each input (default:
+    /// GNU parallel's, [`Placeholders::Parallel`]); [`Placeholders::Input`] is parallel's
+    /// `-I STR`, for arguments that hold braces of their own.
+    pub fn placeholders(mut self, chosen: Placeholders) -> Self {
+        if let Call::Command { placeholders, .. } = &mut self.call {
+            *placeholders = chosen;
+        }
+        self
     }
 
     /// For a command job: whether a non-zero exit code is a failure of that input,

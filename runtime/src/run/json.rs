@@ -11,7 +11,7 @@ use crate::abi::{self, Failure};
 use crate::error::{Error, TaskError};
 use crate::module::{Module, Task, TaskKind};
 use crate::output::{CommandOutput, TaskOutput};
-use crate::placeholders;
+use crate::placeholders::Placeholders;
 use crate::run::{Live, Ran, Runner, classified, start};
 use crate::sandbox::{
     CancelFlag, Capabilities, Identity, Policy, Scratch, Stdio, TaskState, WasiSetup, classify,
@@ -31,7 +31,16 @@ pub(crate) enum Call {
         scratch: Option<Scratch>,
         /// Whether a non-zero exit code is a failure ([`TaskError::NonZeroExit`]).
         fail_nonzero: bool,
+        /// Which strings of `args` stand for each input.
+        placeholders: Placeholders,
     },
+}
+
+/// A command's fixed arguments, its streams and the placeholders in its arguments.
+struct CommandLine<'c> {
+    args: &'c [String],
+    stdio: &'c CommandStdio,
+    placeholders: &'c Placeholders,
 }
 
 /// How a WASI command gets each input of a map.
@@ -76,6 +85,7 @@ impl Call {
             stdio,
             scratch: None,
             fail_nonzero: false,
+            placeholders: Placeholders::default(),
         })
     }
 }
@@ -126,8 +136,14 @@ impl JsonRunner {
                 stdio,
                 scratch,
                 fail_nonzero,
+                placeholders,
             } => {
-                let ran = self.run_command(args, stdio, scratch.as_ref(), input, identity, cancel);
+                let command = CommandLine {
+                    args,
+                    stdio,
+                    placeholders,
+                };
+                let ran = self.run_command(&command, scratch.as_ref(), input, identity, cancel);
                 return ran.failing_nonzero(*fail_nonzero);
             }
         };
@@ -176,8 +192,7 @@ impl JsonRunner {
     /// a scratch folder of its own when one is asked for.
     fn run_command(
         &self,
-        args: &[String],
-        stdio: &CommandStdio,
+        command: &CommandLine<'_>,
         scratch: Option<&Scratch>,
         input: &[u8],
         identity: Identity,
@@ -185,7 +200,7 @@ impl JsonRunner {
     ) -> Ran<TaskOutput> {
         let Some(scratch) = scratch else {
             let capabilities = Arc::clone(&self.policy.capabilities);
-            return self.run_command_with(args, stdio, capabilities, input, identity, cancel);
+            return self.run_command_with(command, capabilities, input, identity, cancel);
         };
         // A map's input is named by its index; a lone task by its id.
         let key = identity
@@ -204,22 +219,20 @@ impl JsonRunner {
                 };
             }
         };
-        let ran =
-            self.run_command_with(args, stdio, Arc::new(capabilities), input, identity, cancel);
+        let ran = self.run_command_with(command, Arc::new(capabilities), input, identity, cancel);
         scratch.finish(&folder);
         ran
     }
 
     fn run_command_with(
         &self,
-        args: &[String],
-        stdio: &CommandStdio,
+        command: &CommandLine<'_>,
         capabilities: Arc<Capabilities>,
         input: &[u8],
         identity: Identity,
         cancel: &CancelFlag,
     ) -> Ran<TaskOutput> {
-        let (args, stdio) = command_setup(args, stdio, input, identity.input);
+        let (args, stdio) = command_setup(command, input, identity.input);
         let wasi_setup = self.module.imports_wasi().then(|| WasiSetup {
             program: Arc::clone(self.module.program()),
             args,
@@ -281,21 +294,25 @@ impl Runner for JsonRunner {
 /// expanded; with [`CommandInput::Arg`] and no placeholder of the input, the input is appended as
 /// the last argument.
 fn command_setup(
-    args: &[String],
-    stdio: &CommandStdio,
+    command: &CommandLine<'_>,
     input: &[u8],
     index: Option<usize>,
 ) -> (Vec<String>, Stdio) {
+    let CommandLine {
+        args,
+        stdio,
+        placeholders,
+    } = command;
     let per_item = match stdio {
         CommandStdio::Fixed(stdio) => return (args.to_vec(), stdio.clone()),
         CommandStdio::PerItem(per_item) => per_item,
     };
     let text = String::from_utf8_lossy(input);
     let index = index.map(|index| index.to_string()).unwrap_or_default();
-    let placed = args.iter().any(|arg| placeholders::places_input(arg));
+    let placed = args.iter().any(|arg| placeholders.places_input(arg));
     let mut argv: Vec<String> = args
         .iter()
-        .map(|arg| placeholders::expand(arg, &text, &index))
+        .map(|arg| placeholders.expand(arg, &text, &index))
         .collect();
     let stdin = match per_item {
         CommandInput::Stdin => input.to_vec(),

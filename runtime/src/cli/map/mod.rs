@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use hecaton::{CommandInput, Isolation, Pool, Scratch, TaskKind};
+use hecaton::{CommandInput, Isolation, Placeholders, Pool, Scratch, TaskKind};
 use indicatif::ProgressBar;
 
 use crate::cli::sandbox::{LoadedTask, TaskArgs};
@@ -56,7 +56,7 @@ use results::Results;
   hecaton map tool.wasm --results out/ --fail-nonzero --keep-going -- -v {} ::: -x -y
 
 GNU parallel's spellings: `{}` `{.}` `{/}` `{//}` `{/.}` `{#}` `:::` as parallel's (`{#}` counts
-from 0 here); --raw is
+from 0 here); -I STR is parallel's -I; --raw is
 `parallel -k`; --results DIR is `parallel --results DIR`; --fail-nonzero with fail-fast is
 `--halt now,fail=1`, with --keep-going parallel's default; --scratch is a `mktemp -d` per job.")]
 pub(crate) struct MapArgs {
@@ -129,6 +129,10 @@ pub(crate) struct MapArgs {
     /// index (from 0), as GNU parallel's.
     #[arg(long = "argv", value_name = "ARG", allow_hyphen_values = true, help_heading = COMMANDS)]
     argv: Vec<String>,
+    /// Only STR stands for the input in the fixed arguments (parallel's `-I`), and `{#}` for its
+    /// index: braces of their own (a script's `d = {}`) then pass as written.
+    #[arg(short = 'I', long = "replace", value_name = "STR", value_parser = clap::builder::NonEmptyStringValueParser::new(), help_heading = COMMANDS)]
+    replace: Option<String>,
     /// A fresh, empty read-write folder for each input, seen at GUEST by the command (`-o
     /// GUEST/x.png` maps cleanly); removed after the task, or kept as DIR/<index>/GUEST with
     /// --results DIR.
@@ -152,7 +156,7 @@ const SCHEDULING: &str = "Scheduling";
 const COMMANDS: &str = "WASI commands (a module with `_start`, no --invoke)";
 
 /// Flags only a WASI command's map takes.
-const COMMAND_FLAGS: [&str; 7] = [
+const COMMAND_FLAGS: [&str; 8] = [
     "--stdin",
     "--arg",
     "--lines",
@@ -160,6 +164,7 @@ const COMMAND_FLAGS: [&str; 7] = [
     "--raw",
     "--scratch",
     "--fail-nonzero",
+    "-I",
 ];
 
 pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
@@ -192,7 +197,8 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
     let scratch = args.scratch_root(results.as_ref())?;
     let format = args.input_format(command, &line.fixed);
     let mut job = if command {
-        let placed = line.fixed.iter().any(|arg| hecaton::places_input(arg));
+        let placeholders = args.placeholders();
+        let placed = line.fixed.iter().any(|arg| placeholders.places_input(arg));
         let input = if args.arg || (placed && !args.stdin) {
             CommandInput::Arg
         } else {
@@ -200,7 +206,8 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
         };
         let mut job = pool
             .command_job(&module, line.fixed, input)?
-            .fail_nonzero(args.fail_nonzero);
+            .fail_nonzero(args.fail_nonzero)
+            .placeholders(placeholders);
         if let Some(scratch) = &scratch {
             job = job.scratch(scratch.clone())?;
         }
@@ -289,6 +296,7 @@ impl MapArgs {
             self.raw,
             self.scratch.is_some(),
             self.fail_nonzero,
+            self.replace.is_some(),
         ];
         COMMAND_FLAGS
             .iter()
@@ -296,9 +304,18 @@ impl MapArgs {
             .find_map(|(flag, given)| given.then_some(*flag))
     }
 
+    /// Which strings of the fixed arguments stand for the input.
+    fn placeholders(&self) -> Placeholders {
+        match &self.replace {
+            Some(token) => Placeholders::Input(token.clone()),
+            None => Placeholders::Parallel,
+        }
+    }
+
     /// How each input line or argument is read.
     fn input_format(&self, command: bool, fixed: &[String]) -> InputFormat {
-        let placed = fixed.iter().any(|arg| hecaton::places_input(arg));
+        let placeholders = self.placeholders();
+        let placed = fixed.iter().any(|arg| placeholders.places_input(arg));
         match (command, self.lines, self.arg || placed) {
             (false, _, _) => InputFormat::Json,
             (true, false, _) => InputFormat::CommandText,

@@ -27,6 +27,8 @@
 //! The `#[task]` attribute expands into one call of an SDK function; all the pointer handling of
 //! the ABI (`guest/abi/ABI.md`) lives in this crate's `abi` module.
 
+#![deny(missing_docs)]
+
 mod abi;
 
 use std::fmt::Display;

@@ -6,7 +6,7 @@ use hecaton::{Error, Module, Process, TaskError};
 use hecaton_tests::fixture;
 use hecaton_tests::guests::ROOT;
 
-use crate::cli::{assert_stderr_has, hecaton};
+use crate::cli::{assert_exit, assert_stderr_has, hecaton};
 
 #[test]
 fn proc_exit_with_a_status_wasi_refuses_is_the_guests_exit() {
@@ -67,7 +67,7 @@ fn a_data_segment_that_can_never_fit_is_a_load_error() {
         &["run", path.to_str().unwrap(), "--invoke", "square", "3"],
         b"",
     );
-    assert_eq!(output.status.code(), Some(2));
+    assert_exit(&output, 2);
     assert_stderr_has(&output, "data segment 0");
 }
 

@@ -3,7 +3,7 @@
 
 use hecaton_tests::fixture;
 
-use crate::cli::{assert_stderr_has, hecaton, stderr, stdout};
+use crate::cli::{assert_exit, assert_stderr_has, hecaton, stderr, stdout};
 
 fn hostile() -> String {
     fixture("hostile-output.wat").to_str().unwrap().to_owned()
@@ -59,7 +59,7 @@ fn a_deep_payload_with_forged_lines_is_an_abi_violation_in_map_ordered_and_unord
 fn run_and_map_agree_on_a_deep_payload() {
     let module = hostile();
     let output = hecaton(&["run", &module, "--invoke", "deep_forged"], b"");
-    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_exit(&output, 3);
     assert_stderr_has(&output, "ABI violation");
     assert_eq!(stdout(&output), "");
 }
@@ -95,7 +95,7 @@ fn invalid_utf8_in_an_ok_string_is_an_abi_violation_in_run_and_map() {
     }
     let module = hostile();
     let output = hecaton(&["run", &module, "--invoke", "not_utf8"], b"");
-    assert_eq!(output.status.code(), Some(3));
+    assert_exit(&output, 3);
     assert_stderr_has(&output, "ABI violation");
 }
 
@@ -126,7 +126,7 @@ fn a_guest_error_message_cannot_forge_a_line_or_write_escapes() {
         vec!["run", &module, "--invoke", "forged_error"],
     ] {
         let output = hecaton(&args, b"");
-        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        assert_exit(&output, 1);
         assert_printable(&output.stderr);
         let text = stderr(&output);
         assert_eq!(text.lines().count(), 1, "{text}");
@@ -142,7 +142,7 @@ fn a_function_tasks_prints_reach_stderr_escaped_and_prefixed_with_the_input() {
         &["map", &module, "--invoke", "forged_prints", "0", "1"],
         b"",
     );
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_exit(&output, 0);
     assert_eq!(stdout(&output), "1\n1\n");
     assert_printable(&output.stderr);
     let text = stderr(&output);
@@ -164,7 +164,7 @@ fn run_passes_a_commands_stdout_through_and_escapes_its_stderr() {
     let module = fixture("command-hostile-stderr.wat");
     let output = hecaton(&["run", module.to_str().unwrap()], b"");
     // proc_exit(200): the guest's own exit, not a failure of the host.
-    assert_eq!(output.status.code(), Some(200), "{}", stderr(&output));
+    assert_exit(&output, 200);
     assert_eq!(output.stdout, b"out\n");
     assert_printable(&output.stderr);
     assert_eq!(
@@ -187,7 +187,7 @@ fn run_caps_a_commands_stdout_at_max_output() {
         ],
         b"",
     );
-    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_exit(&output, 3);
     assert_eq!(output.stdout.len(), 1 << 20);
     assert_stderr_has(&output, "output limit");
 }
@@ -213,7 +213,7 @@ fn an_input_line_that_is_not_utf8_is_bad_input() {
         &["map", module, "--invoke", "unordered_keys"],
         b"\"\xff\"\n",
     );
-    assert_eq!(output.status.code(), Some(2));
+    assert_exit(&output, 2);
     assert_printable(&output.stderr);
     assert_stderr_has(&output, r#"input line 1 is not valid: not UTF-8"#);
 }

@@ -8,10 +8,20 @@ mod abi_violations;
 mod cache;
 // Capabilities granted, never inherited: directories, variables; a map of hostile inputs.
 mod capabilities;
-// `hecaton run` and `hecaton build` through the real binary: output, exit codes, messages.
+// The `hecaton` binary as a whole (help, completions), and the helpers of every CLI test.
 mod cli;
-// Real programs (boolector, CPython, resvg, usvg, svg-flatten, yosys, GCC's cc1, QuickJS) fetched by
-// tests/corpus/fetch.sh, run and mapped through the CLI against independent oracles.
+// `hecaton build` and `hecaton compile`: a crate into a module, a module into a `.cwasm`.
+mod cli_build;
+// `hecaton inspect`: tasks, imports, host functions and memory, as text and JSON.
+mod cli_inspect;
+// `hecaton map`: order, fail-fast and keep-going, commands, retries, Ctrl-C, stats, logs,
+// isolation levels, initializers, workers (`-j`, HECATON_WORKERS).
+mod cli_map;
+// `hecaton run`: output, exit codes and messages of each failure, limit and capability flags,
+// the config file.
+mod cli_run;
+// Real programs (boolector, CPython, resvg, usvg, svg-flatten, yosys, GCC's cc1, QuickJS)
+// fetched by tests/corpus/fetch.sh, run and mapped through the CLI against independent oracles.
 mod corpus;
 // A reused pooling slot shows no task the memory of the task before, thousands of times over.
 mod freshness;

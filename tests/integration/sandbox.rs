@@ -2,9 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use hecaton::{Engine, Limits, Module, Pool, Process, TaskError};
+use hecaton::{CommandOutput, Engine, Limits, Module, Pool, Process, Stdio, TaskError};
 use hecaton_tests::fixture;
-use hecaton_tests::guests::SQUARE;
+use hecaton_tests::guests::{ADVERSARY, ECHO, SQUARE};
 
 use crate::load;
 
@@ -121,8 +121,47 @@ fn fuel_needs_an_engine_that_meters_it() {
     assert!(matches!(error, hecaton::Error::Config(_)), "{error}");
 }
 
+/// `recursion-to-depth.wat` compiled for an engine whose wasm stack limit is `max_stack` bytes.
+fn recursion_under(max_stack: usize) -> Module {
+    let engine = Engine::builder().max_stack(max_stack).build().unwrap();
+    Module::from_file_in(&engine, fixture("recursion-to-depth.wat")).unwrap()
+}
+
+/// `descend(depth)`: `depth` levels of recursion, returning `depth`.
+fn descend(module: &Module, depth: i32) -> Result<i32, TaskError> {
+    Process::spawn(module, "descend", &depth).unwrap().join()
+}
+
+/// The deepest recursion of `module` that returns, found by bisection: every deeper one is a
+/// stack overflow.
+fn deepest_recursion(module: &Module) -> i32 {
+    let (mut returns, mut overflows) = (0, 1 << 24);
+    assert_eq!(descend(module, returns), Ok(returns));
+    assert_eq!(descend(module, overflows), Err(TaskError::StackOverflow));
+    while overflows - returns > 1 {
+        let depth = returns + (overflows - returns) / 2;
+        match descend(module, depth) {
+            Ok(reached) => {
+                assert_eq!(reached, depth);
+                returns = depth;
+            }
+            Err(TaskError::StackOverflow) => overflows = depth,
+            Err(other) => panic!("descend({depth}): {other:?}"),
+        }
+    }
+    returns
+}
+
 #[test]
-fn stack_overflow_from_unbounded_recursion() {
+fn stack_limit_obeyed_by_a_deep_recursion() {
+    // 1,000 levels fit in 64 KiB, an eighth of the default limit.
+    for max_stack in [hecaton::DEFAULT_MAX_STACK, 64 << 10] {
+        assert_eq!(descend(&recursion_under(max_stack), 1_000), Ok(1_000));
+    }
+}
+
+#[test]
+fn stack_limit_violated_by_unbounded_recursion() {
     let outcome: Result<i32, _> =
         Process::spawn(&load(fixture("recursion-deep.wat")), "recurse", &1)
             .unwrap()
@@ -132,10 +171,20 @@ fn stack_overflow_from_unbounded_recursion() {
 
 #[test]
 fn smaller_stack_limit_overflows_sooner_and_is_still_a_stack_overflow() {
-    let engine = Engine::builder().max_stack(64 << 10).build().unwrap();
-    let module = Module::from_file_in(&engine, fixture("recursion-deep.wat")).unwrap();
-    let outcome: Result<i32, _> = Process::spawn(&module, "recurse", &1).unwrap().join();
-    assert_eq!(outcome, Err(TaskError::StackOverflow));
+    let (small_stack, large_stack) = (recursion_under(64 << 10), recursion_under(512 << 10));
+    let small = deepest_recursion(&small_stack);
+    let large = deepest_recursion(&large_stack);
+    // Every level's frame is the same size, so the depth grows with the limit: 8 times the
+    // stack holds about 8 times the levels (less the fixed cost of entering wasm).
+    assert!(
+        small * 6 < large && large < small * 9,
+        "deepest recursion: {small} levels under 64 KiB, {large} under 512 KiB"
+    );
+    assert_eq!(
+        descend(&small_stack, small + 1),
+        Err(TaskError::StackOverflow)
+    );
+    assert_eq!(descend(&large_stack, small + 1), Ok(small + 1));
 }
 
 #[test]
@@ -250,8 +299,57 @@ fn proc_exit_in_a_function_task_is_an_exit() {
     assert_eq!(outcome, Err(TaskError::Exit(42)));
 }
 
+/// The adversary's `huge_output(bytes)` under an output limit of `limit` bytes: it returns a
+/// string of `bytes` `x`s, `bytes + 2` bytes of JSON.
+fn returned(bytes: u64, limit: u64) -> Result<String, TaskError> {
+    Process::builder(&load(ADVERSARY))
+        .limits(Limits::default().max_output(limit))
+        .spawn("huge_output", &bytes)
+        .unwrap()
+        .join()
+}
+
 #[test]
-fn output_flood_is_stopped_at_the_output_limit() {
+fn output_limit_obeyed_by_a_result_of_exactly_the_limit() {
+    assert_eq!(returned(998, 1000), Ok("x".repeat(998)));
+}
+
+#[test]
+fn output_limit_violated_by_a_result_one_byte_over() {
+    assert_eq!(
+        returned(999, 1000),
+        Err(TaskError::OutputLimit { limit: 1000 })
+    );
+}
+
+/// The echo command with `stdin` under an output limit of `limit` bytes: its stdout is an empty
+/// line (no arguments) and then `stdin`, its stderr `to stderr`.
+fn echoed(stdin: Vec<u8>, limit: u64) -> Result<CommandOutput, TaskError> {
+    Process::builder(&load(ECHO))
+        .limits(Limits::default().max_output(limit))
+        .spawn_command(Vec::new(), Stdio::Capture { stdin })
+        .unwrap()
+        .join()
+}
+
+#[test]
+fn output_limit_obeyed_by_a_command_writing_exactly_the_limit() {
+    let output = echoed(vec![b'x'; 999], 1000).unwrap();
+    assert_eq!(output.stdout.len(), 1000);
+    assert_eq!(output.stdout[1..], [b'x'; 999]);
+    assert_eq!(output.stderr, b"to stderr");
+}
+
+#[test]
+fn output_limit_violated_by_a_command_writing_one_byte_over() {
+    assert_eq!(
+        echoed(vec![b'x'; 1000], 1000),
+        Err(TaskError::OutputLimit { limit: 1000 })
+    );
+}
+
+#[test]
+fn output_limit_violated_by_a_flood_that_ignores_write_errors() {
     let started = Instant::now();
     let limits = Limits::default().max_output(1 << 20);
     let outcome =

@@ -1,25 +1,41 @@
 //! `#[task]`: export a Rust function as a hecaton function task (see `hecaton-guest`).
 
+#![deny(missing_docs)]
+
 use proc_macro::TokenStream;
 use quote::{format_ident, quote};
-use syn::spanned::Spanned;
-use syn::{FnArg, ItemFn, ReturnType, Type, parse_macro_input};
+use syn::{FnArg, Item, ItemFn, ReturnType, Type, parse_macro_input};
 
 /// Exports the function as function task `NAME` (the export `hecaton:v1:NAME`): its arguments are
 /// decoded from the JSON input, its return value encoded as the JSON output, an `Err` of a
 /// `Result` return is a guest error.
+///
+/// # Compile errors
+/// What cannot be a task is a compile error spanned on the misuse, never a panic: arguments to
+/// the attribute, an item that is not a `fn`, a method (`self`), an `async`, generic or variadic
+/// function, an argument taken by reference. `tests/ui` holds one case of each, with its message.
 #[proc_macro_attribute]
 pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
     if !attr.is_empty() {
         let attr = proc_macro2::TokenStream::from(attr);
-        return syn::Error::new(
-            attr.span(),
+        return syn::Error::new_spanned(
+            attr,
             "`#[task]` takes no arguments; the export is named after the function",
         )
         .to_compile_error()
         .into();
     }
-    let function = parse_macro_input!(item as ItemFn);
+    let function = match parse_macro_input!(item as Item) {
+        Item::Fn(function) => function,
+        other => {
+            return syn::Error::new_spanned(
+                other,
+                "`#[task]` exports a function: put it on a `fn`",
+            )
+            .to_compile_error()
+            .into();
+        }
+    };
     match expand(&function) {
         Ok(tokens) => tokens.into(),
         Err(error) => error.to_compile_error().into(),
@@ -36,16 +52,16 @@ fn expand(function: &ItemFn) -> syn::Result<proc_macro2::TokenStream> {
         match input {
             FnArg::Typed(arg) => {
                 if let Type::Reference(reference) = &*arg.ty {
-                    return Err(syn::Error::new(
-                        reference.span(),
+                    return Err(syn::Error::new_spanned(
+                        reference,
                         "a task argument is decoded from JSON and owned by the task: take `String` or `Vec<T>` instead of a reference",
                     ));
                 }
                 types.push(&*arg.ty);
             }
             FnArg::Receiver(receiver) => {
-                return Err(syn::Error::new(
-                    receiver.span(),
+                return Err(syn::Error::new_spanned(
+                    receiver,
                     "a task is a free function, not a method",
                 ));
             }
@@ -86,20 +102,20 @@ fn expand(function: &ItemFn) -> syn::Result<proc_macro2::TokenStream> {
 fn check_signature(function: &ItemFn) -> syn::Result<()> {
     let sig = &function.sig;
     if let Some(asyncness) = &sig.asyncness {
-        return Err(syn::Error::new(
-            asyncness.span(),
+        return Err(syn::Error::new_spanned(
+            asyncness,
             "a task cannot be `async`",
         ));
     }
     if !sig.generics.params.is_empty() {
-        return Err(syn::Error::new(
-            sig.generics.span(),
+        return Err(syn::Error::new_spanned(
+            &sig.generics,
             "a task cannot be generic: its input type must be known",
         ));
     }
     if let Some(variadic) = &sig.variadic {
-        return Err(syn::Error::new(
-            variadic.span(),
+        return Err(syn::Error::new_spanned(
+            variadic,
             "a task cannot be variadic",
         ));
     }

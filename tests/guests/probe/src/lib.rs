@@ -110,3 +110,11 @@ fn nap(ms: u64) -> u64 {
     std::thread::sleep(std::time::Duration::from_millis(ms));
     ms
 }
+
+/// Sleeps `ms` milliseconds, then divides as [`checked_divide`] does: a failure that comes late
+/// (for fail-fast tests whose first failure by index is not the first in time).
+#[task]
+fn nap_then_divide(ms: u64, a: i64, b: i64) -> Result<i64, String> {
+    nap(ms);
+    checked_divide(a, b)
+}

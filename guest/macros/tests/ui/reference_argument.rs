@@ -1,0 +1,8 @@
+use hecaton_guest::task;
+
+#[task]
+fn greet(name: &str) -> String {
+    format!("hello {name}")
+}
+
+fn main() {}

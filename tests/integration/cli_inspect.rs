@@ -1,0 +1,55 @@
+//! `hecaton inspect`: a module's tasks, imports, host functions and memory, as text and as JSON.
+
+use hecaton_tests::fixture;
+use hecaton_tests::guests::{ECHO, PROBE, WAT_SQUARE};
+
+use crate::cli::{assert_exit, hecaton, stdout};
+
+/// `hecaton inspect --json MODULE`, parsed.
+fn inspect_json(module: &str) -> serde_json::Value {
+    let output = hecaton(&["inspect", "--json", module], b"");
+    assert_exit(&output, 0);
+    serde_json::from_str(&stdout(&output)).unwrap()
+}
+
+#[test]
+fn inspect_lists_tasks_imports_and_memory() {
+    let output = hecaton(&["inspect", WAT_SQUARE], b"");
+    assert_exit(&output, 0);
+    let text = stdout(&output);
+    for line in [
+        "imports: none",
+        "memory:  65536 bytes initially, no maximum",
+        "add                  numeric (i64, i64) -> (i64)",
+        "square               function task, ABI v1",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    let report = inspect_json(ECHO);
+    assert_eq!(report["imports_wasi"], true);
+    assert_eq!(
+        report["tasks"],
+        serde_json::json!([{"name": "_start", "kind": "command"}])
+    );
+}
+
+#[test]
+fn inspect_lists_the_abis_host_functions_as_imports() {
+    let output = hecaton(
+        &["inspect", &fixture("host-functions.wat").to_string_lossy()],
+        b"",
+    );
+    assert_exit(&output, 0);
+    let text = stdout(&output);
+    assert!(
+        text.contains("imports: hecaton (task_id, attempt"),
+        "{text}"
+    );
+    let report = inspect_json(PROBE);
+    assert!(
+        report["host_functions"]
+            .as_array()
+            .is_some_and(|names| !names.is_empty()),
+        "{report}"
+    );
+}

@@ -6,7 +6,7 @@ use anyhow::Result;
 use crate::measure::Workload;
 use crate::raw::{Raw, Setup};
 use crate::report::{Table, ratio};
-use crate::{Guest, Plan, hecaton_rows, native};
+use crate::{Guest, Plan, hecaton_rows, native, work};
 
 const HECATON_2: &str = "hecaton Pool::map (2 workers)";
 const HECATON_1: &str = "hecaton Pool::map (1 worker)";
@@ -24,7 +24,7 @@ pub fn table(plan: &Plan, guest: &Guest) -> Result<Table> {
     let fib = Workload::fib(plan.fib_items);
     let title = format!(
         "2. CPU-bound: fib({}) × {} items, naive recursion",
-        native::FIB_N,
+        work::FIB_N,
         plan.fib_items
     );
     let mut table = Table::new(title, SERIAL);

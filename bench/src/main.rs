@@ -28,7 +28,9 @@
 //!    parallel.
 //!
 //! One module per contender: [`hecaton_rows`], [`raw`], [`native`], [`python`], [`cli`]; the
-//! guest is `bench/guests/bench-tasks` ([`guest`]).
+//! guest is `bench/guests/bench-tasks` ([`guest`]), its work written natively in [`work`], what
+//! every row measures and how in [`measure`]. No module imports another that imports it back,
+//! however indirectly: `work` ← `measure` ← the contenders (and `sweep`) ← the sections.
 
 mod cli;
 mod cpu;
@@ -48,6 +50,7 @@ mod reset;
 mod snapshot;
 mod sweep;
 mod tiny;
+mod work;
 
 use std::path::PathBuf;
 

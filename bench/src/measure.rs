@@ -5,6 +5,8 @@ use std::time::Instant;
 
 use anyhow::{Result, ensure};
 
+use crate::work;
+
 /// A task run over `items` inputs, with a way to check every output.
 #[derive(Clone, Copy, Debug)]
 pub struct Workload {
@@ -34,8 +36,8 @@ impl Workload {
         Self {
             task: "fib",
             items,
-            input: |_| u64::from(crate::native::FIB_N),
-            expected: |n| crate::native::fib(n as u32),
+            input: |_| u64::from(work::FIB_N),
+            expected: |n| work::fib(n as u32),
         }
     }
 
@@ -114,6 +116,41 @@ pub fn fastest_of_runs<T>(mut work: impl FnMut() -> Result<T>) -> Result<(T, f64
         (runs, total) = (runs + 1, total + seconds);
     }
     Ok((value, fastest))
+}
+
+/// How many items a point of a sweep (section 7) runs, by any contender.
+#[derive(Clone, Copy, Debug)]
+pub struct Calibration {
+    /// Wall time each timed run of a point aims at.
+    pub target_seconds: f64,
+    /// Timed runs per point; the fastest is kept.
+    pub runs: usize,
+    /// Probe runs grow until one takes this long.
+    pub probe_seconds: f64,
+    /// The fewest items of any run: 2 per worker.
+    pub min_items: u64,
+    /// The most items of a hecaton run (inputs and outputs are held in memory).
+    pub max_items: u64,
+    /// The most items of a Python run (a list of them is pickled to the workers).
+    pub max_items_python: u64,
+    /// The most items of a native run (nothing is held).
+    pub max_items_native: u64,
+}
+
+impl Calibration {
+    /// The calibration of a full run, or of a `--quick` one, for contenders of `workers`
+    /// workers each.
+    pub fn new(quick: bool, workers: usize) -> Self {
+        Self {
+            target_seconds: if quick { 0.03 } else { 0.1 },
+            runs: RUNS,
+            probe_seconds: if quick { 0.005 } else { 0.02 },
+            min_items: 2 * workers as u64,
+            max_items: 4_000_000,
+            max_items_python: 2_000_000,
+            max_items_native: 1_000_000_000,
+        }
+    }
 }
 
 /// Runs `work` and returns its value with the wall time it took, in seconds.

@@ -8,18 +8,7 @@ use anyhow::{Result, ensure};
 use rayon::prelude::*;
 
 use crate::measure::{Measurement, Workload, fastest_of_runs};
-
-/// The argument of the CPU-bound task: `fib(25)`, about 250,000 calls.
-pub const FIB_N: u32 = 25;
-
-/// The `n`th Fibonacci number by naive recursion, as the guest computes it.
-pub fn fib(n: u32) -> u64 {
-    if n < 2 {
-        u64::from(n)
-    } else {
-        fib(n - 1) + fib(n - 2)
-    }
-}
+use crate::work::fib;
 
 /// `(0..items).into_par_iter().map(|x| x * x).collect()`, inputs and outputs through
 /// `black_box` so that nothing is computed ahead of time.

@@ -1,6 +1,7 @@
 //! Section 7, the picture: throughput (items/s) against task size (iterations of `spin_n`'s
-//! loop), one line per contender, both axes logarithmic — where parallel, isolated execution
-//! starts to pay. Measured by [`sweep`], printed as a table, drawn as an SVG
+//! loop, [`work::spin`](crate::work::spin)'s xorshift steps), one line per contender, both axes
+//! logarithmic — where parallel, isolated execution starts to pay, and what wasm costs against
+//! native code once the instance no longer counts. Measured by [`sweep`], printed as a table, drawn as an SVG
 //! (`docs/throughput.svg`, the README's picture; a `--quick` run draws
 //! `target/bench-plot/throughput.svg` instead, leaving the committed picture alone).
 
@@ -11,7 +12,8 @@ use plotters::prelude::*;
 
 use crate::Guest;
 use crate::guest::workspace_root;
-use crate::sweep::{self, Calibration, Contender, SIZES, Sweep, TASK, WORKERS};
+use crate::measure::Calibration;
+use crate::sweep::{self, Contender, SIZES, Sweep, TASK, WORKERS};
 
 /// The picture's size in pixels.
 const SIZE: (u32, u32) = (800, 500);
@@ -21,12 +23,12 @@ const SIZE: (u32, u32) = (800, 500);
 /// # Errors
 /// A hecaton or native point fails, or the SVG cannot be written.
 pub fn section(guest: &Guest, quick: bool) -> Result<()> {
-    let title = "7. The picture: throughput against task size (spin_n's loop of n iterations)";
+    let title = "7. The picture: throughput against task size (spin_n's loop of n xorshift steps)";
     if guest.module.task_kind(TASK).is_err() {
         println!("\n== {title}: skipped, the module has no `{TASK}` task ==");
         return Ok(());
     }
-    let calibration = Calibration::new(quick);
+    let calibration = Calibration::new(quick, WORKERS);
     let sweep = sweep::run(&guest.module, &calibration)?;
     println!("\n== {title} ==");
     print_table(&sweep);
@@ -109,6 +111,11 @@ fn notes(sweep: &Sweep, calibration: &Calibration) -> Vec<String> {
         per_iteration.join(", ")
     ));
     notes.push(format!(
+        "wasm ÷ native, time per item (hecaton task isolation ÷ native rayon, both {WORKERS} \
+         workers): {}",
+        wasm_over_native(sweep)
+    ));
+    notes.push(format!(
         "each point: the fastest of {} timed runs of about {} s each (fewer items for bigger n, \
          at least {}) after probe runs; hecaton calls the numeric export `{TASK}` with \
          map_numeric, default chunks",
@@ -136,6 +143,25 @@ fn first_size(sweep: &Sweep, contender: Contender, baseline: Contender, fraction
             || format!("never (up to n = {})", power_of_ten(SIZES.len() - 1)),
             |(index, _)| format!("from n = {}", power_of_ten(index)),
         )
+}
+
+/// `n = 0: 3,850×, …, n = 10⁷: 1.00×`: how much longer an item takes in wasm (a fresh instance
+/// per task) than natively, at each size; the instance's cost shrinks into the loop's as `n`
+/// grows.
+fn wasm_over_native(sweep: &Sweep) -> String {
+    let (Some(wasm), Some(native)) = (sweep.get(Contender::Task), sweep.get(Contender::Rayon))
+    else {
+        return "n/a".into();
+    };
+    (0..SIZES.len())
+        .map(|index| match (wasm.rate(index), native.rate(index)) {
+            (Some(wasm), Some(native)) => {
+                format!("n = {}: {}×", power_of_ten(index), rate(native / wasm))
+            }
+            _ => format!("n = {}: n/a", power_of_ten(index)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Seconds per iteration per worker at the largest size, in ns.
@@ -208,7 +234,7 @@ fn draw(sweep: &Sweep, path: &Path) -> Result<()> {
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 15))
         .x_desc(
-            "task size n: iterations of spin_n's loop (log scale; 0 is drawn a decade left of 10)",
+            "task size n: xorshift steps of spin_n's loop (log scale; 0 is drawn a decade left of 10)",
         )
         .y_desc("throughput, items/s (log scale)")
         .draw()
@@ -250,11 +276,12 @@ fn draw(sweep: &Sweep, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The legend's text: the contender, and for Python and serial Rust what one iteration costs.
+/// The legend's text: the contender, and for wasm (task isolation), Python and serial Rust what
+/// one iteration costs.
 fn legend_label(sweep: &Sweep, contender: Contender) -> String {
     let label = contender.label();
     match (contender, nanos_per_iteration(sweep, contender)) {
-        (Contender::Python | Contender::Serial, Some(nanos)) => {
+        (Contender::Task | Contender::Python | Contender::Serial, Some(nanos)) => {
             format!("{label}: {nanos:.1} ns/iteration")
         }
         _ => label.to_owned(),

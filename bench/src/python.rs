@@ -10,7 +10,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::measure::{MAX_RUNS, MIN_SECONDS, Measurement, RUNS};
+use crate::measure::{Calibration, MAX_RUNS, MIN_SECONDS, Measurement, RUNS};
 
 /// How the pool hands out work.
 #[derive(Clone, Copy, Debug)]
@@ -104,28 +104,34 @@ fn run(script: &str, args: &[String]) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// argv: the task sizes (comma-separated), workers, and the calibration of
-/// [`sweep`](crate::sweep): target and probe seconds, fewest and most items per run, timed runs
-/// per point.
+/// argv: the task sizes and what `spin` returns for each (comma-separated), the seed, workers,
+/// and the calibration of [`sweep`](crate::sweep): target and probe seconds, fewest and most
+/// items per run, timed runs per point.
 const SPIN_SCRIPT: &str = r#"
 import multiprocessing, sys, time
 
+MASK = (1 << 64) - 1
+SEED = int(sys.argv[3])
+
 def spin(n):
-    total = 0
-    for i in range(n):
-        total += i
-    return total
+    x = SEED
+    for _ in range(n):
+        x ^= (x << 13) & MASK
+        x ^= x >> 7
+        x ^= (x << 17) & MASK
+    return x
 
 sizes = [int(size) for size in sys.argv[1].split(",")]
-workers, target, probe = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-min_items, max_items, runs = int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+expected = dict(zip(sizes, (int(value) for value in sys.argv[2].split(","))))
+workers, target, probe = int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+min_items, max_items, runs = int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9])
 
 def run(pool, n, items):
     inputs = [n] * items
     start = time.perf_counter()
     result = pool.map(spin, inputs)
     seconds = time.perf_counter() - start
-    assert result == [n * (n - 1) // 2] * items
+    assert result == [expected[n]] * items, f"spin({n}) returned {result[0]}"
     return seconds
 
 def clamp(items):
@@ -153,26 +159,33 @@ with multiprocessing.get_context("fork").Pool(workers) as pool:
         print(n, items, seconds, flush=True)
 "#;
 
-/// The task-size sweep's Python contender: `Pool(2).map(spin, [n] * items)` with default chunks
-/// for every `n` of `sizes`, in one `python3` process (one pool, warmed up once). `spin(n)` is
-/// `spin_n`'s loop in Python: `n` additions, checked against `n(n-1)/2`. The items per point
-/// follow [`sweep`](crate::sweep)'s rule, in Python.
+/// The task-size sweep's Python contender: `Pool(workers).map(spin, [n] * items)` with default
+/// chunks for every `n` of `sizes`, in one `python3` process (one pool, warmed up once).
+/// `spin(n)` is `spin_n`'s loop in Python ([`work::spin`](crate::work::spin): `n` xorshift64
+/// steps, masked to 64 bits), each output checked against `expected`, what Rust's returns. The
+/// items per point follow [`sweep`](crate::sweep)'s rule, in Python.
 ///
 /// # Errors
 /// `python3` is missing, fails, or prints something other than one `n items seconds` line per
 /// size.
 pub fn spin_sweep(
     sizes: &[u64],
-    calibration: &crate::sweep::Calibration,
+    expected: &[u64],
+    workers: usize,
+    calibration: &Calibration,
 ) -> Result<Vec<Measurement>> {
-    let sizes_arg = sizes
-        .iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = |values: &[u64]| {
+        values
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let args = [
-        sizes_arg,
-        WORKERS.to_string(),
+        list(sizes),
+        list(expected),
+        crate::work::SPIN_SEED.to_string(),
+        workers.to_string(),
         calibration.target_seconds.to_string(),
         calibration.probe_seconds.to_string(),
         calibration.min_items.to_string(),
@@ -202,7 +215,7 @@ pub fn spin_sweep(
         .flatten()
         .map(|(_, items, seconds)| Measurement {
             items,
-            workers: WORKERS,
+            workers,
             seconds,
         })
         .collect())

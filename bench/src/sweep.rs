@@ -1,6 +1,8 @@
 //! Section 7's measurements: the throughput of every contender at every task size — `spin_n`'s
-//! loop of `n` iterations, `n` from 0 to 10⁷ — from which [`plot`](crate::plot) draws the
-//! picture.
+//! loop of `n` xorshift steps ([`work::spin`]), `n` from 0 to 10⁷ — from which
+//! [`plot`](crate::plot) draws the picture. Every contender does the same work: wasm runs the
+//! guest's loop as compiled, native Rust the same loop with only `n` and the result hidden from
+//! the optimizer, Python the same steps in CPython.
 //!
 //! Each point is the fastest of [`RUNS`] timed runs of as many items as take about
 //! [`Calibration::target_seconds`] (at least 2 per worker): short probe runs (the first of them
@@ -14,8 +16,9 @@ use anyhow::{Result, ensure};
 use hecaton::{Isolation, Module, Pool};
 use rayon::prelude::*;
 
-use crate::measure::{Measurement, RUNS, timed};
+use crate::measure::{Calibration, Measurement, timed};
 use crate::python;
+use crate::work;
 
 /// The task sizes: iterations of `spin_n`'s loop.
 pub const SIZES: [u64; 8] = [0, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
@@ -25,39 +28,6 @@ pub const WORKERS: usize = 2;
 
 /// The numeric export every hecaton contender calls.
 pub const TASK: &str = "spin_numeric";
-
-/// How many items a point runs.
-#[derive(Clone, Copy, Debug)]
-pub struct Calibration {
-    /// Wall time each timed run of a point aims at.
-    pub target_seconds: f64,
-    /// Timed runs per point; the fastest is kept.
-    pub runs: usize,
-    /// Probe runs grow until one takes this long.
-    pub probe_seconds: f64,
-    /// The fewest items of any run: 2 per worker.
-    pub min_items: u64,
-    /// The most items of a hecaton run (inputs and outputs are held in memory).
-    pub max_items: u64,
-    /// The most items of a Python run (a list of them is pickled to the workers).
-    pub max_items_python: u64,
-    /// The most items of a native run (nothing is held).
-    pub max_items_native: u64,
-}
-
-impl Calibration {
-    pub fn new(quick: bool) -> Self {
-        Self {
-            target_seconds: if quick { 0.03 } else { 0.1 },
-            runs: RUNS,
-            probe_seconds: if quick { 0.005 } else { 0.02 },
-            min_items: 2 * WORKERS as u64,
-            max_items: 4_000_000,
-            max_items_python: 2_000_000,
-            max_items_native: 1_000_000_000,
-        }
-    }
-}
 
 /// One line of the picture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,7 +129,9 @@ pub fn run(module: &Module, calibration: &Calibration) -> Result<Sweep> {
         let points = match contender.isolation() {
             Some(isolation) => Ok(hecaton(module, isolation, calibration)?),
             None if contender == Contender::Python => {
-                python::spin_sweep(&SIZES, calibration).map_err(|error| format!("{error:#}"))
+                let expected = SIZES.map(work::spin);
+                python::spin_sweep(&SIZES, &expected, WORKERS, calibration)
+                    .map_err(|error| format!("{error:#}"))
             }
             None if contender == Contender::Serial => Ok(serial(calibration)?),
             None => Ok(rayon_pool(calibration)?),
@@ -169,19 +141,10 @@ pub fn run(module: &Module, calibration: &Calibration) -> Result<Sweep> {
     Ok(Sweep { series })
 }
 
-/// `spin_n`'s loop, natively: `n` opaque additions.
-fn spin(n: u64) -> u64 {
-    let mut sum = 0u64;
-    for i in 0..n {
-        sum = black_box(sum.wrapping_add(i));
-    }
-    sum
-}
-
-/// What `spin(n)` returns: `n(n-1)/2`, wrapping as the guest does.
-fn expected(n: u64) -> u64 {
-    let n = u128::from(n);
-    (n * n.saturating_sub(1) / 2) as u64
+/// One native task: [`work::spin`] of an `n` the optimizer cannot see, its result kept opaque
+/// too, so that neither is computed once for all items; nothing inside the loop is hidden.
+fn native_task(n: u64) -> u64 {
+    black_box(work::spin(black_box(n)))
 }
 
 /// `pool.job(module, "spin_numeric").isolation(isolation).map_numeric(vec![n; items])`.
@@ -199,7 +162,7 @@ fn hecaton(
                 .isolation(isolation)
                 .map_numeric::<i64, i64>(inputs)?)
         })?;
-        let want = expected(n) as i64;
+        let want = work::spin(n) as i64;
         ensure!(
             outputs.len() as u64 == items && outputs.iter().all(|&y| y == want),
             "{TASK}({n}) returned wrong outputs at {isolation} isolation"
@@ -213,9 +176,9 @@ fn hecaton(
 fn serial(calibration: &Calibration) -> Result<Vec<Measurement>> {
     let run = |n: u64, items: u64| -> Result<f64> {
         let (sum, seconds) =
-            timed(|| Ok((0..items).fold(0u64, |sum, _| sum.wrapping_add(spin(black_box(n))))))?;
+            timed(|| Ok((0..items).fold(0u64, |sum, _| sum.wrapping_add(native_task(n)))))?;
         ensure!(
-            sum == expected(n).wrapping_mul(items),
+            sum == work::spin(n).wrapping_mul(items),
             "serial spin({n}) went wrong"
         );
         Ok(seconds)
@@ -233,12 +196,12 @@ fn rayon_pool(calibration: &Calibration) -> Result<Vec<Measurement>> {
             Ok(pool.install(|| {
                 (0..items)
                     .into_par_iter()
-                    .map(|_| spin(black_box(n)))
+                    .map(|_| native_task(n))
                     .reduce(|| 0, u64::wrapping_add)
             }))
         })?;
         ensure!(
-            sum == expected(n).wrapping_mul(items),
+            sum == work::spin(n).wrapping_mul(items),
             "rayon spin({n}) went wrong"
         );
         Ok(seconds)
@@ -295,16 +258,4 @@ fn sweep(
         });
     }
     Ok(points)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expected_is_what_spin_returns() {
-        for n in [0, 1, 2, 10, 1_000, 100_000] {
-            assert_eq!(expected(n), spin(n), "n = {n}");
-        }
-    }
 }

@@ -4,10 +4,10 @@
 //! guest's loop as compiled, native Rust the same loop with only `n` and the result hidden from
 //! the optimizer, Python the same steps in CPython.
 //!
-//! Each point is the fastest of [`RUNS`] timed runs of as many items as take about
-//! [`Calibration::target_seconds`] (at least 2 per worker): short probe runs (the first of them
-//! warm-ups) find the rate, starting from the previous point's, and a probe that already took
-//! half the target counts as the first timed run. Every output is checked.
+//! Each point is the fastest of [`RUNS`](crate::measure::RUNS) timed runs of as many items as
+//! take about [`Calibration::target_seconds`] (at least 2 per worker): short probe runs (the
+//! first of them warm-ups) find the rate, starting from the previous point's, and a probe that
+//! already took half the target counts as the first timed run. Every output is checked.
 
 use std::hint::black_box;
 use std::num::NonZeroUsize;

@@ -29,8 +29,8 @@ pub(crate) fn to_value(value: &Bound<'_, PyAny>) -> PyResult<Value> {
     serde_json::to_value(Json { value, depth: 0 }).map_err(into_py_err)
 }
 
-/// The one value that stands for `args`: one argument is itself, several (or none) an array —
-/// how a task of several parameters takes them (`f(*args)` in Python).
+/// The one value that stands for `args`, as ABI.md's "Values" says a task takes its
+/// parameters: one argument is itself, several an array, none `null` (`f(*args)` in Python).
 fn single_argument<'py>(args: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let tuple = match args.cast::<PyTuple>() {
         Ok(tuple) => tuple.clone(),
@@ -45,6 +45,7 @@ fn single_argument<'py>(args: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>>
         },
     };
     match tuple.len() {
+        0 => Ok(args.py().None().into_bound(args.py())),
         1 => tuple.get_item(0),
         _ => Ok(tuple.into_any()),
     }
@@ -55,11 +56,11 @@ pub(crate) fn args_to_json(args: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     to_json(&single_argument(args)?)
 }
 
-/// `args` as a task's input value (see [`single_argument`]); no arguments at all is `[]`.
+/// `args` as a task's input value (see [`single_argument`]); none given is no arguments.
 pub(crate) fn args_to_value(args: Option<&Bound<'_, PyAny>>) -> PyResult<Value> {
     match args {
         Some(args) => to_value(&single_argument(args)?),
-        None => Ok(Value::Array(Vec::new())),
+        None => Ok(Value::Null),
     }
 }
 

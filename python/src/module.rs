@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::SystemTime;
 
-use hecaton::{Engine, Error, ModuleCache};
+use hecaton::{Engine, Error, ModuleCache, TaskKind};
 use pyo3::prelude::*;
 
 use crate::errors::IntoPyResult;
@@ -107,13 +107,21 @@ impl Module {
         self.path.clone()
     }
 
-    /// The module's tasks: ``{name: kind}``, the kind ``"function"``, ``"command"`` or a numeric
-    /// signature such as ``"numeric (i64) -> i64"``.
+    /// The module's tasks: ``{name: kind}``, the kind ``"function"`` (JSON in and out),
+    /// ``"command"`` (a WASI program, ``_start``) or a numeric signature such as
+    /// ``"numeric (i64) -> (i64)"``.
     #[getter]
     fn tasks(&self) -> HashMap<String, String> {
         self.plain
             .tasks()
-            .map(|(name, kind)| (name.to_owned(), kind.to_string()))
+            .map(|(name, kind)| {
+                let kind = match kind {
+                    TaskKind::Function => "function".to_owned(),
+                    TaskKind::Command => "command".to_owned(),
+                    numeric => numeric.to_string(),
+                };
+                (name.to_owned(), kind)
+            })
             .collect()
     }
 

@@ -1,0 +1,135 @@
+//! The keyword arguments of `Pool` and `Process` that fence a task: limits and capabilities.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hecaton::{Access, Capabilities, Limits};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+use crate::errors::IntoPyResult;
+use crate::module::EngineKind;
+
+/// A task's limits and capabilities, and the engine that can enforce them.
+#[derive(Clone, Debug)]
+pub(crate) struct Sandbox {
+    pub(crate) limits: Limits,
+    pub(crate) capabilities: Capabilities,
+    pub(crate) engine: EngineKind,
+}
+
+/// The limit keywords, as Python passed them.
+#[derive(Default)]
+pub(crate) struct LimitArgs {
+    pub(crate) max_memory: Option<u64>,
+    pub(crate) timeout: Option<f64>,
+    pub(crate) fuel: Option<u64>,
+    pub(crate) max_output: Option<u64>,
+}
+
+impl Sandbox {
+    pub(crate) fn new(
+        py: Python<'_>,
+        limit_args: LimitArgs,
+        dirs: Option<&Bound<'_, PyAny>>,
+        env: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let mut limits = Limits::default();
+        if let Some(bytes) = limit_args.max_memory {
+            limits = limits.max_memory(bytes);
+        }
+        if let Some(bytes) = limit_args.max_output {
+            limits = limits.max_output(bytes);
+        }
+        if let Some(seconds) = limit_args.timeout {
+            limits = limits.timeout(Some(timeout(seconds)?));
+        }
+        limits = limits.fuel(limit_args.fuel);
+        let mut capabilities = Capabilities::new();
+        if let Some(dirs) = dirs {
+            capabilities = grant_dirs(py, capabilities, dirs)?;
+        }
+        if let Some(env) = env {
+            for (key, value) in env.iter() {
+                let key: String = key.extract()?;
+                capabilities = if value.is_none() {
+                    capabilities.inherit_env(&key)
+                } else {
+                    capabilities.env(key, value.extract::<String>()?)
+                };
+            }
+        }
+        Ok(Self {
+            limits,
+            capabilities,
+            engine: if limit_args.fuel.is_some() {
+                EngineKind::Fuel
+            } else {
+                EngineKind::Plain
+            },
+        })
+    }
+}
+
+/// A timeout in seconds as a duration.
+pub(crate) fn timeout(seconds: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|duration| !duration.is_zero())
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "timeout must be a positive number of seconds, not {seconds}"
+            ))
+        })
+}
+
+/// `dirs`: a mapping `{host: guest}`, or an iterable whose entries are a host path (seen at
+/// the same path), `(host, guest)` or `(host, guest, "rw" | "ro")`. Read-only unless `"rw"`.
+fn grant_dirs(
+    py: Python<'_>,
+    mut capabilities: Capabilities,
+    dirs: &Bound<'_, PyAny>,
+) -> PyResult<Capabilities> {
+    let entries: Vec<Bound<'_, PyAny>> = match dirs.cast::<PyDict>() {
+        Ok(mapping) => mapping.items().iter().collect(),
+        Err(_) => dirs.try_iter()?.collect::<PyResult<_>>()?,
+    };
+    for entry in entries {
+        let (host, guest, access) = dir_entry(&entry)?;
+        capabilities = capabilities.dir(host, guest, access).py(py)?;
+    }
+    Ok(capabilities)
+}
+
+fn dir_entry(entry: &Bound<'_, PyAny>) -> PyResult<(PathBuf, String, Access)> {
+    let Ok(tuple) = entry.cast::<PyTuple>() else {
+        let host: PathBuf = entry.extract()?;
+        let guest = host.to_string_lossy().into_owned();
+        return Ok((host, guest, Access::ReadOnly));
+    };
+    let shape_error = || {
+        PyTypeError::new_err(
+            "a dirs entry is a host path, (host, guest) or (host, guest, \"rw\" | \"ro\")",
+        )
+    };
+    let host: PathBuf = tuple.get_item(0).map_err(|_| shape_error())?.extract()?;
+    let guest: String = match tuple.get_item(1) {
+        Ok(guest) => guest.extract::<PathBuf>()?.to_string_lossy().into_owned(),
+        Err(_) => return Err(shape_error()),
+    };
+    let access = match tuple.len() {
+        2 => Access::ReadOnly,
+        3 => match tuple.get_item(2)?.extract::<String>()?.as_str() {
+            "ro" => Access::ReadOnly,
+            "rw" => Access::ReadWrite,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "a directory's access is \"ro\" or \"rw\", not {other:?}"
+                )));
+            }
+        },
+        _ => return Err(shape_error()),
+    };
+    Ok((host, guest, access))
+}

@@ -70,7 +70,7 @@ def fastest(run, expected, runs: int = 3) -> float:
 
 def table(title: str, rows, baseline: str) -> None:
     print(f"\n{title}")
-    print(f"| {'row':<66} | {'items':>9} | {'items/s':>12} | {'vs ' + baseline:>14} |")
+    print(f"| {'row':<66} | {'items':>9} | {'items/s':>12} | {'vs hecaton':>14} |")
     print(f"|{'-' * 68}|{'-' * 10}:|{'-' * 13}:|{'-' * 15}:|")
     base = dict((name, rate) for name, _, rate in rows)[baseline]
     for name, items, rate in rows:
@@ -141,7 +141,7 @@ def main() -> None:
     parser.add_argument("--primes-below", type=int, default=1_000_000)
     args = parser.parse_args()
     scale = 10 if args.quick else 1
-    print(f"hecaton {hecaton.__name__} from {Path(hecaton.__file__).parent}; "
+    print(f"hecaton from {Path(hecaton.__file__).parent}; "
           f"Python {sys.version.split()[0]}; {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f}")
     square_table(args.items // scale)
     primes_table(args.primes_below // scale)

@@ -41,6 +41,7 @@ from ._errors import (
     Timeout,
     Trap,
     UnknownTask,
+    WaitTimeout,
 )
 from ._hecaton import AsyncResult, CommandResult, MapIterator, Module, Pool, Process
 
@@ -76,4 +77,5 @@ __all__ = [
     "Timeout",
     "Trap",
     "UnknownTask",
+    "WaitTimeout",
 ]

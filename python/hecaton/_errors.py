@@ -8,6 +8,7 @@ task name that does not exist, a closed pool).
 
 from __future__ import annotations
 
+import multiprocessing
 from typing import Any, Dict, Optional, Type
 
 
@@ -155,6 +156,13 @@ KINDS: Dict[str, Type[TaskError]] = {
 
 for _kind, _cls in KINDS.items():
     _cls.kind = _kind
+
+
+class WaitTimeout(TimeoutError, multiprocessing.TimeoutError):
+    """``AsyncResult.get(timeout)`` or ``Process.result(timeout)`` ran out of time before the task
+    ended (the task goes on). Both ``except TimeoutError`` and, as code written for
+    multiprocessing expects, ``except multiprocessing.TimeoutError`` catch it. Not a task's
+    failure: that is :class:`Timeout`."""
 
 
 class Error(Exception):

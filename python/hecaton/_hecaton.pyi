@@ -75,7 +75,8 @@ class AsyncResult(Generic[T]):
     """The result of ``apply_async`` or ``map_async``, as multiprocessing's."""
 
     def get(self, timeout: Optional[float] = None) -> T:
-        """The output; raises the task's ``TaskError``, or ``TimeoutError`` after ``timeout`` s."""
+        """The output; raises the task's ``TaskError``, or ``WaitTimeout`` (a ``TimeoutError``)
+        after ``timeout`` seconds."""
     def wait(self, timeout: Optional[float] = None) -> None: ...
     def ready(self) -> bool: ...
     def successful(self) -> bool:

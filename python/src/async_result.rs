@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use hecaton::TaskError;
-use pyo3::exceptions::{PyTimeoutError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 use serde_json::Value;
@@ -233,12 +233,12 @@ impl AsyncResult {
     /// The output, or the failure raised; `TimeoutError` when it has not ended by `timeout`.
     pub(crate) fn get(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
         if !self.wait_for(py, timeout)? {
-            return Err(PyTimeoutError::new_err("the result is not ready"));
+            return Err(errors::wait_timeout(py, "the result is not ready"));
         }
         match self.shared.converted(py) {
             Some(Ok(value)) => Ok(value),
             Some(Err(exception)) => Err(PyErr::from_value(exception.into_bound(py))),
-            None => Err(PyTimeoutError::new_err("the result is not ready")),
+            None => Err(errors::wait_timeout(py, "the result is not ready")),
         }
     }
 }

@@ -113,6 +113,15 @@ impl<T> IntoPyResult<T> for Result<T, Error> {
     }
 }
 
+/// A wait with a timeout ran out of time: `hecaton.WaitTimeout`, a `TimeoutError` and a
+/// `multiprocessing.TimeoutError`.
+pub(crate) fn wait_timeout(py: Python<'_>, message: &str) -> PyErr {
+    match errors_module(py).and_then(|module| module.getattr("WaitTimeout")?.call1((message,))) {
+        Ok(exception) => PyErr::from_value(exception),
+        Err(failure) => failure,
+    }
+}
+
 /// A thread of the binding's own could not start.
 pub(crate) fn thread_error(error: std::io::Error) -> PyErr {
     PyRuntimeError::new_err(format!("cannot start a thread: {error}"))

@@ -9,7 +9,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
 use hecaton::{CommandOutput, Killer, ProcessBuilder, Stdio, TaskError};
-use pyo3::exceptions::{PyRuntimeError, PyTimeoutError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::Value;
@@ -242,7 +242,7 @@ impl Process {
     #[pyo3(signature = (timeout = None))]
     fn result(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
         if !self.wait(py, timeout)? {
-            return Err(PyTimeoutError::new_err("the process has not ended"));
+            return Err(errors::wait_timeout(py, "the process has not ended"));
         }
         let result = self
             .outcome
@@ -252,7 +252,7 @@ impl Process {
         match result.as_ref() {
             Some(Ok(output)) => Ok(output.to_python(py)?.unbind()),
             Some(Err(error)) => Err(errors::task_error(py, error, None, None)),
-            None => Err(PyTimeoutError::new_err("the process has not ended")),
+            None => Err(errors::wait_timeout(py, "the process has not ended")),
         }
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import threading
 import time
 
@@ -177,6 +178,8 @@ def test_apply_async_get_wait_ready_successful(tools):
             slow.successful()
         with pytest.raises(TimeoutError):
             slow.get(timeout=0.05)
+        with pytest.raises(multiprocessing.TimeoutError):
+            slow.get(timeout=0)
         slow.wait(0.01)
         with pytest.raises(hecaton.Timeout):
             slow.get()

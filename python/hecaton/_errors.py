@@ -133,6 +133,11 @@ class HostError(TaskError):
     """Running the task failed in the host (a bug of hecaton's, never the guest's doing)."""
 
 
+class WorkerLost(TaskError):
+    """A cluster map handed this input's chunk to workers as often as it may, and none of them
+    finished it (each died or lost its connection first)."""
+
+
 #: One class per ``TaskError::kind()``.
 KINDS: Dict[str, Type[TaskError]] = {
     "trap": Trap,
@@ -152,6 +157,7 @@ KINDS: Dict[str, Type[TaskError]] = {
     "cancelled": Cancelled,
     "instantiate": InstantiateError,
     "host": HostError,
+    "worker_lost": WorkerLost,
 }
 
 for _kind, _cls in KINDS.items():

@@ -96,6 +96,7 @@ def test_every_kind_has_a_class():
         "trap", "stack_overflow", "timeout", "out_of_fuel", "memory_limit", "table_limit",
         "output_limit", "guest_error", "panic", "bad_input", "abi_violation", "exit",
         "nonzero_exit", "stdout_closed", "cancelled", "instantiate", "host",
+        "worker_lost",
     }
     for kind, cls in KINDS.items():
         assert issubclass(cls, hecaton.TaskError) and cls.kind == kind

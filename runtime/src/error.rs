@@ -286,13 +286,18 @@ pub enum TaskError {
     /// Running the task failed in the host (a host-side panic or an unexpected wasmtime error).
     #[error("host failure while running the task: {}", printable(.0.as_bytes()))]
     Host(String),
+    /// A cluster map's chunk holding this input was handed to workers as many times as the map
+    /// allows, and none of them finished it (each died, was killed or lost its connection
+    /// first): the input has no outcome of its own.
+    #[error("worker lost: {}", printable(.0.as_bytes()))]
+    WorkerLost(String),
 }
 
 impl TaskError {
     /// A short name of the kind of failure, stable for machines: `trap`, `stack_overflow`,
     /// `timeout`, `out_of_fuel`, `memory_limit`, `table_limit`, `output_limit`, `guest_error`, `panic`,
     /// `bad_input`, `abi_violation`, `exit`, `nonzero_exit`, `stdout_closed`, `cancelled`,
-    /// `instantiate`, `host`.
+    /// `instantiate`, `host`, `worker_lost`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Trap { .. } => "trap",
@@ -312,6 +317,7 @@ impl TaskError {
             Self::Cancelled => "cancelled",
             Self::Instantiate(_) => "instantiate",
             Self::Host(_) => "host",
+            Self::WorkerLost(_) => "worker_lost",
         }
     }
 }

@@ -29,6 +29,7 @@ use crate::error::{Error, TaskError};
 use crate::isolation::Isolation;
 use crate::output::TaskOutput;
 use crate::run::Runner;
+use crate::run::json::JsonRunner;
 use crate::run::attempt::{Attempts, Details, Who};
 use crate::sandbox::CancelFlag;
 use crate::scheduler::{self, Producer, Scheduler};
@@ -126,6 +127,11 @@ impl<R: Runner> MapShared<R> {
             first_failure: AtomicUsize::new(usize::MAX),
             mean_task_nanos: AtomicU64::new(0),
         }
+    }
+
+    /// The map's plan.
+    pub(crate) fn plan(&self) -> &MapPlan<R> {
+        &self.plan
     }
 
     /// Runs one chunk's items in order on the calling worker, in the instances its isolation
@@ -268,6 +274,16 @@ pub(crate) trait Executor<R: Runner> {
     fn target_chunk_time(&self) -> Duration {
         TARGET_CHUNK_TIME
     }
+}
+
+/// Where a pool's JSON maps run when it is a cluster's: the workers on other machines
+/// (`cluster`). Every other map, and every map of a local pool, runs on [`Threads`].
+pub(crate) trait RemoteMaps: Send + Sync + std::fmt::Debug {
+    /// The executor of one map of task `task`.
+    fn executor(self: Arc<Self>, task: &str) -> Box<dyn Executor<JsonRunner>>;
+
+    /// The worker threads a map counts on, to size its chunks and what it keeps in flight.
+    fn workers(&self) -> usize;
 }
 
 /// Sends a chunk's batch to its map's stream.

@@ -8,6 +8,7 @@ mod map;
 mod run;
 mod sandbox;
 mod stats;
+mod worker;
 
 use std::fmt::Display;
 use std::io::{self, Write};
@@ -18,7 +19,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 pub(crate) use exit::Exit;
 
 /// Run WebAssembly tasks in fresh sandboxed instances: one task (`run`), a task over many inputs on
-/// every core (`map`), or a module built from a Rust crate (`build`).
+/// every core (`map`) or on many machines (`map --nats`, `worker`), or a module built from a
+/// Rust crate (`build`).
 #[derive(Debug, Parser)]
 #[command(name = "hecaton", version, about, long_about = None, after_help = exit::CODES)]
 struct Cli {
@@ -37,6 +39,7 @@ enum Command {
     Map(map::MapArgs),
     Inspect(inspect::InspectArgs),
     Compile(compile::CompileArgs),
+    Worker(worker::WorkerArgs),
     Completions(CompletionsArgs),
 }
 
@@ -64,6 +67,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Map(args) => map::main(args),
         Command::Inspect(args) => inspect::main(&args),
         Command::Compile(args) => compile::main(&args),
+        Command::Worker(args) => worker::main(&args),
         Command::Completions(args) => completions(args.shell),
     };
     match outcome {

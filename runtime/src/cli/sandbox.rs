@@ -128,22 +128,43 @@ impl SandboxArgs {
         let settings = self;
         let mut capabilities = Capabilities::new();
         for dir in &settings.dir {
-            let (spec, access) = match dir.rsplit_once(':') {
-                Some((spec, "rw")) if !spec.ends_with(':') => (spec, Access::ReadWrite),
-                Some((spec, "ro")) if !spec.ends_with(':') => (spec, Access::ReadOnly),
-                _ => (dir.as_str(), Access::ReadOnly),
-            };
-            let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
+            let (host, guest, access) = dir_spec(dir);
             capabilities = capabilities.dir(PathBuf::from(host), guest, access)?;
         }
-        for variable in &settings.env {
-            capabilities = match variable.split_once('=') {
-                Some((key, value)) => capabilities.env(key, value),
-                None => capabilities.inherit_env(variable),
+        for (key, value) in self.variables() {
+            capabilities = match value {
+                Some(value) => capabilities.env(key, value),
+                None => capabilities.inherit_env(key),
             };
         }
         Ok(capabilities)
     }
+
+    /// The `--dir`s, as asked: `(HOST, GUEST, access)`, for workers elsewhere to grant.
+    pub(crate) fn dir_requests(&self) -> impl Iterator<Item = (&str, &str, Access)> {
+        self.dir.iter().map(|dir| dir_spec(dir))
+    }
+
+    /// The `--env`s: `KEY=VALUE` as `(KEY, Some(VALUE))`, `KEY` (the host's value) as
+    /// `(KEY, None)`.
+    pub(crate) fn variables(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.env.iter().map(|variable| match variable.split_once('=') {
+            Some((key, value)) => (key, Some(value)),
+            None => (variable.as_str(), None),
+        })
+    }
+}
+
+/// A directory flag's parts, `HOST[::GUEST][:rw|:ro]`: GUEST defaults to HOST, access to
+/// read-only.
+pub(crate) fn dir_spec(dir: &str) -> (&str, &str, Access) {
+    let (spec, access) = match dir.rsplit_once(':') {
+        Some((spec, "rw")) if !spec.ends_with(':') => (spec, Access::ReadWrite),
+        Some((spec, "ro")) if !spec.ends_with(':') => (spec, Access::ReadOnly),
+        _ => (dir, Access::ReadOnly),
+    };
+    let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
+    (host, guest, access)
 }
 
 /// A size in a config file: a number of bytes, or a string with a unit.
@@ -356,16 +377,21 @@ impl CacheArgs {
     }
 
     /// Loads `path` for `engine`, through the compile cache unless disabled.
+    /// The compile cache these flags choose (`None`: `--no-cache`, or no cache folder).
+    pub(crate) fn cache(&self) -> Option<hecaton::ModuleCache> {
+        match (&self.cache_dir, self.no_cache) {
+            (_, true) => None,
+            (Some(dir), false) => Some(hecaton::ModuleCache::new(dir)),
+            (None, false) => hecaton::ModuleCache::per_user(),
+        }
+    }
+
     pub(crate) fn load(
         &self,
         engine: &Engine,
         path: &std::path::Path,
     ) -> anyhow::Result<hecaton::Module> {
-        let cache = match (&self.cache_dir, self.no_cache) {
-            (_, true) => None,
-            (Some(dir), false) => Some(hecaton::ModuleCache::new(dir)),
-            (None, false) => hecaton::ModuleCache::per_user(),
-        };
+        let cache = self.cache();
         if let Some(Err(why)) = cache.as_ref().map(hecaton::ModuleCache::check) {
             crate::cli::say(format_args!(
                 "compile cache not used ({why}); compiling instead"

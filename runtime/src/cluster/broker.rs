@@ -32,6 +32,13 @@ pub(crate) const PAYLOAD_HEADER: &str = "Hecaton-Payload";
 
 /// How long a worker's registration lives unless refreshed.
 pub(crate) const WORKER_TTL: Duration = Duration::from_secs(10);
+/// How long a chunk a worker took may go without word from it (its outcome, or one of the
+/// in-progress heartbeats it sends every [`HEARTBEAT`] while the chunk runs) before the
+/// broker hands it to another worker: a dead worker's chunks come back this soon, whatever
+/// the map's tasks take.
+pub(crate) const CHUNK_ACK_WAIT: Duration = Duration::from_secs(4);
+/// How often a worker says that it is still running a chunk.
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(1);
 /// How long an abandoned map's leftovers (outcomes, payloads) live at most.
 const LEFTOVER_AGE: Duration = Duration::from_secs(24 * 3600);
 
@@ -137,7 +144,6 @@ fn redacted(url: &str) -> String {
 /// place tokio lives.
 pub(crate) struct Broker {
     pub(crate) runtime: tokio::runtime::Runtime,
-    pub(crate) client: async_nats::Client,
     pub(crate) jetstream: jetstream::Context,
     pub(crate) chunks: stream::Stream,
     pub(crate) results: stream::Stream,
@@ -157,6 +163,20 @@ impl std::fmt::Debug for Broker {
             .field("servers", &self.servers)
             .finish_non_exhaustive()
     }
+}
+
+/// A name no other map or worker has: 16 random bytes in hex (a subject's token).
+pub(crate) fn unique_id() -> String {
+    let mut bytes = [0u8; 16];
+    // Without the OS's randomness (never on a supported system), the time and process id
+    // still tell maps apart.
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |time| time.as_nanos());
+        bytes = (nanos ^ (u128::from(std::process::id()) << 96)).to_le_bytes();
+    }
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// A cluster error, naming the servers.
@@ -213,12 +233,11 @@ impl Broker {
             let max_body = info.max_payload.saturating_sub(64 << 10).max(64 << 10);
             let jetstream = jetstream::new(client.clone());
             let made = Made::new(&jetstream, replicas, &servers).await?;
-            Ok::<_, Error>((client, jetstream, made, max_body))
+            Ok::<_, Error>((jetstream, made, max_body))
         })?;
-        let (client, jetstream, made, max_body) = parts;
+        let (jetstream, made, max_body) = parts;
         Ok(Self {
             runtime,
-            client,
             jetstream,
             chunks: made.chunks,
             results: made.results,
@@ -241,7 +260,19 @@ impl Broker {
         payload: &str,
         body: Vec<u8>,
     ) -> Result<u64, String> {
-        let mut headers = HeaderMap::new();
+        self.publish_with(subject, id, payload, body, HeaderMap::new())
+            .await
+    }
+
+    /// As [`Broker::publish`], with `headers` of the caller's.
+    pub(crate) async fn publish_with(
+        &self,
+        subject: String,
+        id: &str,
+        payload: &str,
+        body: Vec<u8>,
+        mut headers: HeaderMap,
+    ) -> Result<u64, String> {
         headers.insert("Nats-Msg-Id", id);
         let body = if body.len() > self.max_body {
             let mut reader = body.as_slice();
@@ -315,6 +346,15 @@ fn replicas(info: &async_nats::ServerInfo) -> usize {
     if urls.len() >= 3 { 3 } else { 1 }
 }
 
+/// How a stream keeps its messages.
+#[derive(Clone, Copy)]
+enum StreamKind {
+    /// Until a consumer acknowledges each.
+    WorkQueue,
+    /// The last of each subject, for at most this long.
+    LastPerSubject(Duration),
+}
+
 /// What [`Broker::connect`] made or found.
 struct Made {
     chunks: stream::Stream,
@@ -337,54 +377,46 @@ impl Made {
                 format!("cannot open the JetStream {what}: {error}"),
             )
         };
-        let chunks = jetstream
-            .get_or_create_stream(stream::Config {
-                name: CHUNKS_STREAM.into(),
-                subjects: vec!["hecaton.chunks.>".into()],
-                retention: stream::RetentionPolicy::WorkQueue,
+        let open = |name: &'static str, subjects: &str, kind: StreamKind| {
+            let (retention, max_messages_per_subject, max_age) = match kind {
+                // One durable consumer per map takes each message once, and it goes.
+                StreamKind::WorkQueue => (stream::RetentionPolicy::WorkQueue, 0, LEFTOVER_AGE),
+                // The last message of each subject is what it says now.
+                StreamKind::LastPerSubject(max_age) => {
+                    (stream::RetentionPolicy::Limits, 1, max_age)
+                }
+            };
+            let config = stream::Config {
+                name: name.into(),
+                subjects: vec![subjects.into()],
+                retention,
+                max_messages_per_subject,
                 storage: stream::StorageType::File,
                 num_replicas: replicas,
-                max_age: LEFTOVER_AGE,
+                max_age,
                 ..Default::default()
-            })
-            .await
-            .map_err(|error| fail(CHUNKS_STREAM, &error))?;
-        let results = jetstream
-            .get_or_create_stream(stream::Config {
-                name: RESULTS_STREAM.into(),
-                subjects: vec!["hecaton.results.>".into()],
-                retention: stream::RetentionPolicy::Limits,
-                storage: stream::StorageType::File,
-                num_replicas: replicas,
-                max_age: LEFTOVER_AGE,
-                ..Default::default()
-            })
-            .await
-            .map_err(|error| fail(RESULTS_STREAM, &error))?;
-        let maps = jetstream
-            .get_or_create_stream(stream::Config {
-                name: MAPS_STREAM.into(),
-                subjects: vec!["hecaton.maps.>".into()],
-                max_messages_per_subject: 1,
-                storage: stream::StorageType::File,
-                num_replicas: replicas,
-                max_age: LEFTOVER_AGE,
-                ..Default::default()
-            })
-            .await
-            .map_err(|error| fail(MAPS_STREAM, &error))?;
-        let workers = jetstream
-            .get_or_create_stream(stream::Config {
-                name: WORKERS_STREAM.into(),
-                subjects: vec!["hecaton.workers.>".into()],
-                max_messages_per_subject: 1,
-                storage: stream::StorageType::File,
-                num_replicas: replicas,
-                max_age: WORKER_TTL,
-                ..Default::default()
-            })
-            .await
-            .map_err(|error| fail(WORKERS_STREAM, &error))?;
+            };
+            async move {
+                jetstream
+                    .get_or_create_stream(config)
+                    .await
+                    .map_err(|error| fail(name, &error))
+            }
+        };
+        let chunks = open(CHUNKS_STREAM, "hecaton.chunks.>", StreamKind::WorkQueue).await?;
+        let results = open(RESULTS_STREAM, "hecaton.results.>", StreamKind::WorkQueue).await?;
+        let maps = open(
+            MAPS_STREAM,
+            "hecaton.maps.>",
+            StreamKind::LastPerSubject(LEFTOVER_AGE),
+        )
+        .await?;
+        let workers = open(
+            WORKERS_STREAM,
+            "hecaton.workers.>",
+            StreamKind::LastPerSubject(WORKER_TTL),
+        )
+        .await?;
         let modules = objects(jetstream, MODULES_BUCKET, Duration::ZERO, replicas)
             .await
             .map_err(|error| fail(MODULES_BUCKET, &error))?;

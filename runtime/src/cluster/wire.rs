@@ -17,6 +17,9 @@ use crate::run::attempt::Details;
 
 /// The version of these formats; a worker serves only maps of its own.
 pub(crate) const WIRE_VERSION: u32 = 1;
+/// The header of an outcome message: what its chunk took on the worker, in nanoseconds (the
+/// producer's adaptive chunking learns from it).
+pub(crate) const RUN_NANOS_HEADER: &str = "Hecaton-Run-Nanos";
 
 /// A frame or specification that is not what it claims to be.
 #[derive(Debug)]
@@ -229,6 +232,16 @@ impl FrameWriter {
     pub(crate) fn bytes(&mut self, bytes: &[u8]) {
         self.u64(bytes.len() as u64);
         self.0.extend_from_slice(bytes);
+    }
+
+    /// The bytes written so far.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Appends what `other` wrote.
+    pub(crate) fn append(&mut self, other: &FrameWriter) {
+        self.0.extend_from_slice(&other.0);
     }
 
     pub(crate) fn finish(self) -> Vec<u8> {
@@ -479,6 +492,7 @@ enum WireTaskError {
     Cancelled,
     Instantiate { message: String },
     Host { message: String },
+    WorkerLost { message: String },
 }
 
 impl From<&TaskError> for WireTaskError {
@@ -505,6 +519,7 @@ impl From<&TaskError> for WireTaskError {
             TaskError::Cancelled => Self::Cancelled,
             TaskError::Instantiate(message) => Self::Instantiate { message },
             TaskError::Host(message) => Self::Host { message },
+            TaskError::WorkerLost(message) => Self::WorkerLost { message },
             // Framed apart (`FAILURE_NONZERO_EXIT`); never reached.
             TaskError::NonZeroExit(output) => Self::Host {
                 message: format!("the command exited with code {}", output.exit_code),
@@ -540,6 +555,7 @@ impl TryFrom<WireTaskError> for TaskError {
             WireTaskError::Cancelled => Self::Cancelled,
             WireTaskError::Instantiate { message } => Self::Instantiate(message),
             WireTaskError::Host { message } => Self::Host(message),
+            WireTaskError::WorkerLost { message } => Self::WorkerLost(message),
         })
     }
 }

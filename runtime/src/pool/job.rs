@@ -1,6 +1,7 @@
 //! [`Job`]: one task of one module on a pool, with per-job options, and the maps it runs.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -8,7 +9,9 @@ use serde::de::DeserializeOwned;
 use crate::abi::Numbers;
 use crate::error::{Error, TaskError};
 use crate::isolation::Isolation;
-use crate::map::{Chunking, MapPlan, MapSettings, MapStream, Outcome, Prepared, Threads};
+use crate::map::{
+    Chunking, Executor, MapPlan, MapSettings, MapStream, Outcome, Prepared, Threads,
+};
 use crate::module::Module;
 use crate::placeholders::Placeholders;
 use crate::pool::Pool;
@@ -116,6 +119,7 @@ impl<'p> Job<'p> {
         self,
         inputs: impl IntoIterator<Item = P>,
     ) -> Result<Vec<R>, Error> {
+        self.check_local()?;
         let runner = TypedRunner::<P, R>::new(&self.module, &self.task, self.pool.policy.clone())?;
         let inputs = inputs.into_iter();
         let mut outputs = Vec::with_capacity(inputs.size_hint().0);
@@ -137,6 +141,7 @@ impl<'p> Job<'p> {
         self,
         inputs: impl IntoIterator<Item = P> + 'p,
     ) -> Result<NumericImap<'p, P, R>, Error> {
+        self.check_local()?;
         let runner = TypedRunner::<P, R>::new(&self.module, &self.task, self.pool.policy.clone())?;
         let inputs = inputs.into_iter().map(Ok);
         Ok(NumericImap {
@@ -154,9 +159,8 @@ impl<'p> Job<'p> {
     ) -> Result<Vec<O>, Error> {
         let inputs: Vec<Prepared> = inputs.into_iter().map(|input| encode(&input)).collect();
         let mut outputs = Vec::with_capacity(inputs.len());
-        let runner = self.json_runner();
         for Outcome { index, result, .. } in
-            self.stream(runner, Box::new(inputs.into_iter()), Delivery::FAIL_FAST)
+            self.json_stream(Box::new(inputs.into_iter()), Delivery::FAIL_FAST)
         {
             let output = result
                 .and_then(|output| output.decode())
@@ -172,8 +176,7 @@ impl<'p> Job<'p> {
         inputs: impl IntoIterator<Item = I>,
     ) -> Vec<Result<O, TaskError>> {
         let inputs: Vec<Prepared> = inputs.into_iter().map(|input| encode(&input)).collect();
-        let runner = self.json_runner();
-        self.stream(runner, Box::new(inputs.into_iter()), Delivery::ORDERED)
+        self.json_stream(Box::new(inputs.into_iter()), Delivery::ORDERED)
             .map(|outcome| outcome.result.and_then(|output| output.decode()))
             .collect()
     }
@@ -186,7 +189,7 @@ impl<'p> Job<'p> {
     {
         let inputs = inputs.into_iter().map(|input| encode(&input));
         Imap {
-            stream: self.stream(self.json_runner(), Box::new(inputs), Delivery::ORDERED),
+            stream: self.json_stream(Box::new(inputs), Delivery::ORDERED),
             _output: PhantomData,
         }
     }
@@ -202,7 +205,7 @@ impl<'p> Job<'p> {
     {
         let inputs = inputs.into_iter().map(|input| encode(&input));
         ImapUnordered {
-            stream: self.stream(self.json_runner(), Box::new(inputs), Delivery::UNORDERED),
+            stream: self.json_stream(Box::new(inputs), Delivery::UNORDERED),
             _output: PhantomData,
         }
     }
@@ -231,11 +234,7 @@ impl<'p> Job<'p> {
             timed: true,
         };
         let settings = self.settings(self.json_runner(), delivery);
-        let stream = MapStream::fed(
-            Box::new(Threads::new(&self.pool.scheduler)),
-            settings,
-            Box::new(batches),
-        )?;
+        let stream = MapStream::fed(self.json_executor(), settings, Box::new(batches))?;
         Ok(RawImap { stream })
     }
 
@@ -273,13 +272,47 @@ impl<'p> Job<'p> {
         )
     }
 
+    /// A map of JSON inputs: on the cluster's workers when the pool is a cluster's, else on
+    /// the pool's threads.
+    fn json_stream(
+        &self,
+        inputs: Box<dyn Iterator<Item = Prepared> + 'p>,
+        delivery: Delivery,
+    ) -> MapStream<'p, JsonRunner> {
+        let settings = self.settings(self.json_runner(), delivery);
+        MapStream::new(self.json_executor(), settings, inputs)
+    }
+
+    fn json_executor(&self) -> Box<dyn Executor<JsonRunner> + 'p> {
+        match &self.pool.remote {
+            Some(remote) => Arc::clone(remote).executor(&self.task),
+            None => Box::new(Threads::new(&self.pool.scheduler)),
+        }
+    }
+
+    /// Typed maps run on a pool's own threads only.
+    fn check_local(&self) -> Result<(), Error> {
+        if self.pool.remote.is_some() {
+            return Err(Error::Input {
+                task: self.task.clone(),
+                message: "a numeric map runs on a local pool; a cluster maps JSON (map, imap)"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
     /// The settings of a map of this job run by `runner`.
     fn settings<R: Runner>(&self, runner: R, delivery: Delivery) -> MapSettings<R> {
+        let workers = match &self.pool.remote {
+            Some(remote) => remote.workers(),
+            None => self.pool.workers,
+        };
         MapSettings {
             plan: self.plan(runner, delivery),
             chunking: self.chunking,
             ordered: delivery.ordered,
-            workers: self.pool.workers,
+            workers,
         }
     }
 }

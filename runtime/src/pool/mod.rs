@@ -8,7 +8,7 @@ mod job;
 
 use std::marker::PhantomData;
 use std::num::NonZeroUsize;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use crate::engine::Engine;
 use crate::error::{Error, TaskError};
 use crate::isolation::Isolation;
-use crate::map::Chunking;
+use crate::map::{Chunking, RemoteMaps};
 use crate::module::Module;
 use crate::run::attempt::{Attempts, Who};
 use crate::run::json::{Call, CommandInput, CommandStdio, encode_input};
@@ -58,6 +58,8 @@ pub struct Pool {
     isolation: Isolation,
     cancel: CancelFlag,
     engine: Engine,
+    /// Where its JSON maps run when it is a cluster's (`None`: on its own threads).
+    remote: Option<Arc<dyn RemoteMaps>>,
 }
 
 /// Settings for a [`Pool`]; made by [`Pool::builder`].
@@ -69,6 +71,7 @@ pub struct PoolBuilder {
     retries: u32,
     chunksize: Option<usize>,
     isolation: Isolation,
+    remote: Option<Arc<dyn RemoteMaps>>,
 }
 
 impl Pool {
@@ -82,6 +85,7 @@ impl Pool {
             retries: 0,
             chunksize: None,
             isolation: Isolation::Task,
+            remote: None,
         }
     }
 
@@ -366,6 +370,13 @@ impl PoolBuilder {
         self
     }
 
+    /// The pool's JSON maps run on `remote` (a cluster's workers), not on its own threads.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    pub(crate) fn remote(mut self, remote: Arc<dyn RemoteMaps>) -> Self {
+        self.remote = Some(remote);
+        self
+    }
+
     /// Starts the workers.
     ///
     /// # Errors
@@ -397,6 +408,7 @@ impl PoolBuilder {
                 Some(engine) => engine,
                 None => Engine::shared()?,
             },
+            remote: self.remote,
         })
     }
 }

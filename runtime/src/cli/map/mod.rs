@@ -13,11 +13,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use hecaton::{CommandInput, Isolation, Placeholders, Pool, Scratch, TaskKind};
+use hecaton::cluster::Cluster;
+use hecaton::{Canceller, CommandInput, Isolation, Job, Module, Placeholders, Pool, Scratch, TaskKind};
 use indicatif::ProgressBar;
 
 use crate::cli::sandbox::{LoadedTask, TaskArgs};
 use crate::cli::stats::Stats;
+use crate::cli::worker::NatsArgs;
 use crate::cli::{Exit, say};
 use input::{InputFormat, InputReader};
 use output::{OutputMode, OutputWriter};
@@ -142,6 +144,8 @@ pub(crate) struct MapArgs {
     /// output; fail-fast stops there, --keep-going goes on and exits 1, --retries runs it again.
     #[arg(long, help_heading = COMMANDS)]
     fail_nonzero: bool,
+    #[command(flatten, next_help_heading = MANY_MACHINES)]
+    nats: NatsArgs,
     /// The inputs, as JSON values (a word that is not JSON is a string).
     #[arg(value_name = "INPUTS", allow_negative_numbers = true)]
     inputs: Vec<String>,
@@ -154,6 +158,7 @@ pub(crate) struct MapArgs {
 const INPUT_OUTPUT: &str = "Inputs and outputs";
 const SCHEDULING: &str = "Scheduling";
 const COMMANDS: &str = "WASI commands (a module with `_start`, no --invoke)";
+const MANY_MACHINES: &str = "Many machines (the tasks run on `hecaton worker`s)";
 
 /// Flags only a WASI command's map takes.
 const COMMAND_FLAGS: [&str; 8] = [
@@ -181,18 +186,7 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
         bail!("--isolation {isolation}: a WASI command runs once, in a fresh instance of its own");
     }
     let line = args.command_line(command)?;
-    // The pool runs on the engine the module was compiled for: Ctrl-C interrupts its tasks at
-    // once.
-    let mut builder = Pool::builder()
-        .engine(&engine)
-        .limits(sandbox.limits())
-        .capabilities(sandbox.capabilities()?)
-        .retries(args.retries)
-        .isolation(isolation);
-    if let Some(workers) = args.workers {
-        builder = builder.workers(workers as usize);
-    }
-    let pool = builder.build()?;
+    let placement = Placement::new(&args, &sandbox, &engine, isolation)?;
     let results = args.results.as_deref().map(Results::create).transpose()?;
     let scratch = args.scratch_root(results.as_ref())?;
     let format = args.input_format(command, &line.fixed);
@@ -204,7 +198,7 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
         } else {
             CommandInput::Stdin
         };
-        let mut job = pool
+        let mut job = placement
             .command_job(&module, line.fixed, input)?
             .fail_nonzero(args.fail_nonzero)
             .placeholders(placeholders);
@@ -213,7 +207,7 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
         }
         job
     } else {
-        pool.job(&module, &task)?
+        placement.job(&module, &task)?
     };
     if let Some(chunksize) = args.chunksize {
         job = job.chunksize(chunksize as usize);
@@ -233,7 +227,7 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
     let results = results.map(|results| results.with_scratch(scratch.as_ref()));
     let mut writer = OutputWriter::new(&args, mode, reader.total(), reader.source(), stats)
         .with_results(results);
-    let interrupted = on_ctrl_c(&pool, writer.progress())?;
+    let interrupted = on_ctrl_c(placement.canceller(), writer.progress())?;
     let outcomes = job.imap_raw(reader, !args.unordered)?;
     let exit = writer.write_all(outcomes, &interrupted);
     drop(writer);
@@ -347,6 +341,87 @@ impl MapArgs {
     }
 }
 
+/// Where a map's tasks run: this machine's pool, or a cluster's workers (`--nats`).
+enum Placement {
+    Pool(Pool),
+    Cluster(Cluster),
+}
+
+impl Placement {
+    fn new(
+        args: &MapArgs,
+        sandbox: &crate::cli::sandbox::SandboxArgs,
+        engine: &hecaton::Engine,
+        isolation: Isolation,
+    ) -> anyhow::Result<Self> {
+        let Some(connection) = args.nats.connection() else {
+            // The pool runs on the engine the module was compiled for: Ctrl-C interrupts its
+            // tasks at once.
+            let mut builder = Pool::builder()
+                .engine(engine)
+                .limits(sandbox.limits())
+                .capabilities(sandbox.capabilities()?)
+                .retries(args.retries)
+                .isolation(isolation);
+            if let Some(workers) = args.workers {
+                builder = builder.workers(workers as usize);
+            }
+            return Ok(Self::Pool(builder.build()?));
+        };
+        if args.workers.is_some() {
+            bail!(
+                "-j sets this machine's threads; a map with --nats runs on its workers' (`hecaton \
+                 worker -j N`)"
+            );
+        }
+        if args.results.is_some() && args.scratch.is_some() {
+            bail!(
+                "--results with --scratch: with --nats the scratch folders are on the workers' \
+                 machines (--results keeps each input's record, stdout and stderr)"
+            );
+        }
+        let mut builder = Cluster::builder(connection)
+            .engine(engine)
+            .limits(sandbox.limits())
+            .retries(args.retries)
+            .isolation(isolation)
+            .notices(Arc::new(|text: &str| say(text)));
+        for (host, guest, access) in sandbox.dir_requests() {
+            builder = builder.request_dir(host, guest, access);
+        }
+        for (key, value) in sandbox.variables() {
+            builder = builder.request_env(key, value.map(str::to_owned));
+        }
+        Ok(Self::Cluster(builder.connect()?))
+    }
+
+    fn job(&self, module: &Module, task: &str) -> Result<Job<'_>, hecaton::Error> {
+        match self {
+            Self::Pool(pool) => pool.job(module, task),
+            Self::Cluster(cluster) => cluster.job(module, task),
+        }
+    }
+
+    fn command_job(
+        &self,
+        module: &Module,
+        args: Vec<String>,
+        input: CommandInput,
+    ) -> Result<Job<'_>, hecaton::Error> {
+        match self {
+            Self::Pool(pool) => pool.command_job(module, args, input),
+            Self::Cluster(cluster) => cluster.command_job(module, args, input),
+        }
+    }
+
+    fn canceller(&self) -> Canceller {
+        match self {
+            Self::Pool(pool) => pool.canceller(),
+            Self::Cluster(cluster) => cluster.canceller(),
+        }
+    }
+}
+
 /// The values of `--isolation`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum IsolationArg {
@@ -374,10 +449,9 @@ impl MapArgs {
 
 /// The first Ctrl-C cancels the pool's tasks (the map then writes what finished and exits 130);
 /// a second one clears the progress bar and exits at once.
-fn on_ctrl_c(pool: &Pool, progress: ProgressBar) -> anyhow::Result<Arc<AtomicBool>> {
+fn on_ctrl_c(canceller: Canceller, progress: ProgressBar) -> anyhow::Result<Arc<AtomicBool>> {
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&interrupted);
-    let canceller = pool.canceller();
     ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
             progress.finish_and_clear();

@@ -25,6 +25,7 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 pub struct Engine {
     inner: wasmtime::Engine,
     fuel: bool,
+    max_stack: usize,
     memory_reset: MemoryReset,
 }
 
@@ -124,6 +125,7 @@ impl EngineBuilder {
         Ok(Engine {
             inner,
             fuel: self.fuel,
+            max_stack: self.max_stack,
             memory_reset,
         })
     }
@@ -145,6 +147,11 @@ impl Engine {
             fuel: false,
             max_stack: DEFAULT_MAX_STACK,
         }
+    }
+
+    /// The bytes of native stack wasm code may use ([`EngineBuilder::max_stack`]).
+    pub fn max_stack(&self) -> usize {
+        self.max_stack
     }
 
     /// Whether modules of this engine meter fuel.

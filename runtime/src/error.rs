@@ -177,6 +177,10 @@ pub enum Error {
     /// An OS thread could not be started.
     #[error("cannot start a thread: {0}")]
     Thread(std::io::Error),
+    /// The cluster's broker could not be reached or used: a refused connection, a wrong
+    /// password, a server without JetStream (the message names the servers, never a password).
+    #[error("{0}")]
+    Cluster(String),
 }
 
 /// The ways one task can fail. A failure is always this task's own: other tasks, the worker and

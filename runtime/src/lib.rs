@@ -100,6 +100,8 @@
 
 mod abi;
 mod cache;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 mod engine;
 mod error;
 mod isolation;

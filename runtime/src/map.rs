@@ -13,6 +13,11 @@
 //! source had at hand together), so a fast source costs one channel message per batch, not per
 //! input. The same bound holds: the map asks for no more than it may have in flight, and a batch
 //! passes it by at most its own length.
+//!
+//! Where a chunk runs is its [`Executor`]'s business: this process's worker threads
+//! ([`Threads`], the scheduler's work stealing), or a cluster's workers on other machines
+//! (`cluster`, which runs each chunk there through [`MapShared::run_chunk`], the same path). The
+//! stream above it (reading, chunking, the in-flight bound, fail-fast, reordering) is one.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::num::NonZeroUsize;
@@ -91,7 +96,7 @@ struct WorkerSession<S> {
 
 /// What every chunk of one map shares: its tasks, the instances its workers keep, and what the
 /// workers learn as they run them.
-struct MapShared<R: Runner> {
+pub(crate) struct MapShared<R: Runner> {
     plan: MapPlan<R>,
     /// One kept instance per worker thread ([`Isolation::Worker`]); dropped with the map.
     worker_sessions: Vec<Mutex<WorkerSession<R::Session>>>,
@@ -103,7 +108,7 @@ struct MapShared<R: Runner> {
 
 impl<R: Runner> MapShared<R> {
     /// The shared state of a map run by `workers` worker threads.
-    fn new(plan: MapPlan<R>, workers: usize) -> Self {
+    pub(crate) fn new(plan: MapPlan<R>, workers: usize) -> Self {
         let worker_sessions = match plan.isolation {
             Isolation::Worker { .. } => (0..workers)
                 .map(|_| {
@@ -125,7 +130,7 @@ impl<R: Runner> MapShared<R> {
 
     /// Runs one chunk's items in order on the calling worker, in the instances its isolation
     /// asks for.
-    fn run_chunk(&self, chunk: Chunk<R::Input>) -> Batch<R::Output> {
+    pub(crate) fn run_chunk(&self, chunk: Chunk<R::Input>) -> Batch<R::Output> {
         let started = Instant::now();
         // One clock read per task: a task's end is the next one's start.
         let mut clock = started;
@@ -212,8 +217,9 @@ impl<R: Runner> MapShared<R> {
         (result, details)
     }
 
-    /// Folds a chunk's mean task time into the map's.
-    fn record_task_time(&self, elapsed: Duration, tasks: usize) {
+    /// Folds a chunk's mean task time into the map's (an executor that runs chunks elsewhere
+    /// reports what they took there).
+    pub(crate) fn record_task_time(&self, elapsed: Duration, tasks: usize) {
         let Some(nanos) = u64::try_from(elapsed.as_nanos())
             .unwrap_or(u64::MAX)
             .checked_div(tasks as u64)
@@ -236,18 +242,67 @@ impl<R: Runner> MapShared<R> {
 pub(crate) type Prepared<I = Vec<u8>> = Result<I, TaskError>;
 
 /// A chunk of a map: consecutive inputs, the first at index `first`.
-struct Chunk<I> {
-    first: usize,
-    inputs: Vec<Prepared<I>>,
+pub(crate) struct Chunk<I> {
+    pub(crate) first: usize,
+    pub(crate) inputs: Vec<Prepared<I>>,
 }
 
 /// What a chunk produced, kept small because it crosses from a worker's cache to the map's
 /// thread: one result per input in order (errors boxed), and, for a timed map only, each
 /// input's [`Details`].
-struct Batch<T> {
-    first: usize,
-    results: Vec<Result<T, Box<TaskError>>>,
-    details: Vec<Details>,
+pub(crate) struct Batch<T> {
+    pub(crate) first: usize,
+    pub(crate) results: Vec<Result<T, Box<TaskError>>>,
+    pub(crate) details: Vec<Details>,
+}
+
+/// Where a map's chunks run. Every chunk submitted gives back exactly one [`Batch`] on its
+/// [`BatchSender`], with one result per input (a chunk that could not run gives its inputs'
+/// failures): the stream counts on it to end.
+pub(crate) trait Executor<R: Runner> {
+    /// Runs `chunk` of the map whose state is `shared`, and sends its batch on `done`.
+    fn submit(&self, shared: &Arc<MapShared<R>>, chunk: Chunk<R::Input>, done: BatchSender<R>);
+
+    /// The time an adaptive chunk aims at: long enough to amortize what handing a chunk over
+    /// costs this executor.
+    fn target_chunk_time(&self) -> Duration {
+        TARGET_CHUNK_TIME
+    }
+}
+
+/// Sends a chunk's batch to its map's stream.
+pub(crate) struct BatchSender<R: Runner>(mpsc::Sender<Event<R::Input, R::Output>>);
+
+impl<R: Runner> BatchSender<R> {
+    /// Hands the batch to the map; nothing happens when the map was dropped (nobody wants it).
+    pub(crate) fn send(&self, batch: Batch<R::Output>) {
+        let _ = self.0.send(Event::Batch(batch));
+    }
+}
+
+/// The executor of a pool: its worker threads, which the map keeps awake while it runs.
+pub(crate) struct Threads<'p> {
+    scheduler: &'p Scheduler,
+    _producer: Producer,
+}
+
+impl<'p> Threads<'p> {
+    /// The worker threads of `scheduler`.
+    pub(crate) fn new(scheduler: &'p Scheduler) -> Self {
+        Self {
+            scheduler,
+            _producer: scheduler.producer(),
+        }
+    }
+}
+
+impl<R: Runner> Executor<R> for Threads<'_> {
+    fn submit(&self, shared: &Arc<MapShared<R>>, chunk: Chunk<R::Input>, done: BatchSender<R>) {
+        let shared = Arc::clone(shared);
+        self.scheduler.push(Box::new(move || {
+            done.send(shared.run_chunk(chunk));
+        }));
+    }
 }
 
 /// The outcomes of one [`Batch`], in order.
@@ -330,7 +385,7 @@ fn exact_length(size_hint: (usize, Option<usize>)) -> Option<usize> {
 
 /// A running map: an iterator of outcomes that pulls its inputs as it goes.
 pub(crate) struct MapStream<'p, R: Runner> {
-    scheduler: &'p Scheduler,
+    executor: Box<dyn Executor<R> + 'p>,
     shared: Arc<MapShared<R>>,
     /// Each queued chunk sends its outcomes with a clone of this; so does the input thread.
     sender: mpsc::Sender<Event<R::Input, R::Output>>,
@@ -357,7 +412,6 @@ pub(crate) struct MapStream<'p, R: Runner> {
     ready: BTreeMap<usize, Batch<R::Output>>,
     /// The chunk being yielded.
     yielding: BatchOutcomes<R::Output>,
-    _producer: Producer,
 }
 
 /// The settings of one map.
@@ -371,14 +425,14 @@ pub(crate) struct MapSettings<R> {
 impl<'p, R: Runner> MapStream<'p, R> {
     /// A map of `inputs`, pulled on the caller's thread.
     pub(crate) fn new(
-        scheduler: &'p Scheduler,
+        executor: Box<dyn Executor<R> + 'p>,
         settings: MapSettings<R>,
         inputs: Box<dyn Iterator<Item = Prepared<R::Input>> + 'p>,
     ) -> Self {
         let (sender, events) = mpsc::channel();
         let known_length = exact_length(inputs.size_hint());
         Self::with_inputs(
-            scheduler,
+            executor,
             settings,
             (sender, events),
             known_length,
@@ -392,7 +446,7 @@ impl<'p, R: Runner> MapStream<'p, R> {
     /// # Errors
     /// [`Error::Thread`] when the input thread cannot start.
     pub(crate) fn fed(
-        scheduler: &'p Scheduler,
+        executor: Box<dyn Executor<R> + 'p>,
         settings: MapSettings<R>,
         inputs: Box<dyn Iterator<Item = Vec<Prepared<R::Input>>> + Send>,
     ) -> Result<Self, Error> {
@@ -401,7 +455,7 @@ impl<'p, R: Runner> MapStream<'p, R> {
         let feed = spawn_feed(inputs, sender.clone())?;
         let channel = (sender, events);
         Ok(Self::with_inputs(
-            scheduler,
+            executor,
             settings,
             channel,
             known_length,
@@ -411,7 +465,7 @@ impl<'p, R: Runner> MapStream<'p, R> {
     }
 
     fn with_inputs(
-        scheduler: &'p Scheduler,
+        executor: Box<dyn Executor<R> + 'p>,
         settings: MapSettings<R>,
         (sender, events): EventChannel<R>,
         known_length: Option<usize>,
@@ -421,7 +475,7 @@ impl<'p, R: Runner> MapStream<'p, R> {
         let workers = settings.workers.max(1);
         let shared = Arc::new(MapShared::new(settings.plan, workers));
         Self {
-            scheduler,
+            executor,
             shared,
             sender,
             events,
@@ -439,7 +493,6 @@ impl<'p, R: Runner> MapStream<'p, R> {
             running: 0,
             ready: BTreeMap::new(),
             yielding: BatchOutcomes::empty(),
-            _producer: scheduler.producer(),
         }
     }
 
@@ -462,7 +515,7 @@ impl<'p, R: Runner> MapStream<'p, R> {
                 .clamp(1, MAX_AUTO_CHUNK),
             (Chunking::Auto, None) => {
                 let mean = self.shared.mean_task_nanos.load(Ordering::Relaxed);
-                let target = TARGET_CHUNK_TIME.as_nanos() as u64;
+                let target = self.executor.target_chunk_time().as_nanos() as u64;
                 // No measurement yet: one item, to measure quickly.
                 target.checked_div(mean).map_or(1, |size| {
                     usize::try_from(size)
@@ -498,11 +551,8 @@ impl<'p, R: Runner> MapStream<'p, R> {
             self.next_index += chunk.inputs.len();
             self.in_flight += chunk.inputs.len();
             self.running += 1;
-            let (shared, sender) = (Arc::clone(&self.shared), self.sender.clone());
-            self.scheduler.push(Box::new(move || {
-                // The receiver is gone when the map was dropped: nobody wants the outcomes.
-                let _ = sender.send(Event::Batch(shared.run_chunk(chunk)));
-            }));
+            let done = BatchSender(self.sender.clone());
+            self.executor.submit(&self.shared, chunk, done);
         }
     }
 

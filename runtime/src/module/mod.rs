@@ -101,6 +101,21 @@ impl Module {
         Self::load(engine, path, &bytes, Some(cache))
     }
 
+    /// Loads a module from bytes as [`Module::from_file_cached`] loads a file: its compiled
+    /// form from `cache` when the cache holds it for this engine. `name` stands for the file in
+    /// messages.
+    ///
+    /// # Errors
+    /// As [`Module::from_file`].
+    pub fn from_bytes_cached(
+        engine: &Engine,
+        name: impl AsRef<Path>,
+        bytes: &[u8],
+        cache: &ModuleCache,
+    ) -> Result<Self, Error> {
+        Self::load(engine, name.as_ref(), bytes, Some(cache))
+    }
+
     fn load(
         engine: &Engine,
         path: &Path,

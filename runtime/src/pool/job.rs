@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use crate::abi::Numbers;
 use crate::error::{Error, TaskError};
 use crate::isolation::Isolation;
-use crate::map::{Chunking, MapPlan, MapSettings, MapStream, Outcome, Prepared};
+use crate::map::{Chunking, MapPlan, MapSettings, MapStream, Outcome, Prepared, Threads};
 use crate::module::Module;
 use crate::placeholders::Placeholders;
 use crate::pool::Pool;
@@ -231,7 +231,11 @@ impl<'p> Job<'p> {
             timed: true,
         };
         let settings = self.settings(self.json_runner(), delivery);
-        let stream = MapStream::fed(&self.pool.scheduler, settings, Box::new(batches))?;
+        let stream = MapStream::fed(
+            Box::new(Threads::new(&self.pool.scheduler)),
+            settings,
+            Box::new(batches),
+        )?;
         Ok(RawImap { stream })
     }
 
@@ -263,7 +267,7 @@ impl<'p> Job<'p> {
         delivery: Delivery,
     ) -> MapStream<'p, R> {
         MapStream::new(
-            &self.pool.scheduler,
+            Box::new(Threads::new(&self.pool.scheduler)),
             self.settings(runner, delivery),
             inputs,
         )

@@ -20,6 +20,8 @@ mod cli_map;
 // `hecaton run`: output, exit codes and messages of each failure, limit and capability flags,
 // the config file.
 mod cli_run;
+// `map --nats` over `hecaton worker`s on nats-servers: the local map's output, refusals, Ctrl-C.
+mod cluster;
 // Real programs (boolector, CPython, resvg, usvg, svg-flatten, yosys, GCC's cc1, QuickJS)
 // fetched by tests/corpus/fetch.sh, run and mapped through the CLI against independent oracles.
 mod corpus;

@@ -118,3 +118,11 @@ fn nap_then_divide(ms: u64, a: i64, b: i64) -> Result<i64, String> {
     nap(ms);
     checked_divide(a, b)
 }
+
+/// Sleeps `ms` milliseconds, then returns variable `key` (`null` when unset): which worker of a
+/// cluster ran the task, when each grants its own value.
+#[task]
+fn nap_then_var(ms: u64, key: String) -> Option<String> {
+    nap(ms);
+    std::env::var(key).ok()
+}

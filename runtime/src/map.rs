@@ -29,8 +29,8 @@ use crate::error::{Error, TaskError};
 use crate::isolation::Isolation;
 use crate::output::TaskOutput;
 use crate::run::Runner;
-use crate::run::json::JsonRunner;
 use crate::run::attempt::{Attempts, Details, Who};
+use crate::run::json::JsonRunner;
 use crate::sandbox::CancelFlag;
 use crate::scheduler::{self, Producer, Scheduler};
 
@@ -130,6 +130,7 @@ impl<R: Runner> MapShared<R> {
     }
 
     /// The map's plan.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     pub(crate) fn plan(&self) -> &MapPlan<R> {
         &self.plan
     }

@@ -31,8 +31,17 @@ pub(crate) fn hecaton(args: &[&str], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run hecaton");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
+    // Written on a thread of its own: a map writes outputs while it reads, and a pipe's buffer
+    // holds only so much of either.
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        // A command that exits before reading all of it closes the pipe; that is its business.
+        let _ = input.write_all(&stdin);
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    output
 }
 
 /// Asserts that `output`'s stderr holds `text`, showing the stderr when it does not.

@@ -36,7 +36,7 @@ struct Cli {
 enum Command {
     Build(build::BuildArgs),
     Run(run::RunArgs),
-    Map(map::MapArgs),
+    Map(Box<map::MapArgs>),
     Inspect(inspect::InspectArgs),
     Compile(compile::CompileArgs),
     Worker(worker::WorkerArgs),
@@ -64,7 +64,7 @@ pub(crate) fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Build(args) => build::main(&args),
         Command::Run(args) => run::main(args),
-        Command::Map(args) => map::main(args),
+        Command::Map(args) => map::main(*args),
         Command::Inspect(args) => inspect::main(&args),
         Command::Compile(args) => compile::main(&args),
         Command::Worker(args) => worker::main(&args),

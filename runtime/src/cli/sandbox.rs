@@ -148,10 +148,12 @@ impl SandboxArgs {
     /// The `--env`s: `KEY=VALUE` as `(KEY, Some(VALUE))`, `KEY` (the host's value) as
     /// `(KEY, None)`.
     pub(crate) fn variables(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
-        self.env.iter().map(|variable| match variable.split_once('=') {
-            Some((key, value)) => (key, Some(value)),
-            None => (variable.as_str(), None),
-        })
+        self.env
+            .iter()
+            .map(|variable| match variable.split_once('=') {
+                Some((key, value)) => (key, Some(value)),
+                None => (variable.as_str(), None),
+            })
     }
 }
 

@@ -68,10 +68,7 @@ impl NatsArgs {
 }
 
 pub(crate) fn main(args: &WorkerArgs) -> anyhow::Result<Exit> {
-    let connection = args
-        .nats
-        .connection()
-        .context("--nats URL is required")?;
+    let connection = args.nats.connection().context("--nats URL is required")?;
     let mut builder = Worker::builder(connection.clone())
         .cache(args.cache.cache())
         .notices(Arc::new(|text: &str| say(text)));
@@ -95,7 +92,11 @@ pub(crate) fn main(args: &WorkerArgs) -> anyhow::Result<Exit> {
         .allow_dir
         .iter()
         .map(|dir| format!("--allow-dir {dir}"))
-        .chain(args.allow_env.iter().map(|key| format!("--allow-env {key}")))
+        .chain(
+            args.allow_env
+                .iter()
+                .map(|key| format!("--allow-env {key}")),
+        )
         .collect();
     say(format_args!(
         "worker {} ready: {} threads, on NATS at {}{}",

@@ -14,15 +14,14 @@ use tokio::sync::mpsc as channel;
 
 use super::broker::{Broker, CHUNK_ACK_WAIT, Connection, cluster_error, unique_id};
 use super::wire::{
-    DirRequest, EnvRequest, MapSpec, RUN_NANOS_HEADER, WIRE_VERSION, WireCall, WireLimits,
-    WorkerInfo, decode_results, encode_chunk,
+    DirRequest, EnvRequest, MapSpec, RUN_NANOS_HEADER, SlotOutcome, WIRE_VERSION, WireCall,
+    WireLimits, WorkerInfo, decode_results, encode_chunk,
 };
 use crate::engine::Engine;
 use crate::error::{Error, TaskError};
 use crate::isolation::Isolation;
 use crate::map::{Batch, BatchSender, Chunk, Executor, MapShared, RemoteMaps};
 use crate::module::Module;
-use crate::output::TaskOutput;
 use crate::placeholders::Placeholders;
 use crate::pool::{Canceller, Job, Pool};
 use crate::run::attempt::Details;
@@ -465,8 +464,10 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The name a module goes by in workers' messages: its file name.
 fn module_name(path: &Path) -> String {
-    path.file_name()
-        .map_or_else(|| "module.wasm".into(), |name| name.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || "module.wasm".into(),
+        |name| name.to_string_lossy().into_owned(),
+    )
 }
 
 /// The workers registered now (each refreshes its registration; a silent one expires).
@@ -484,7 +485,11 @@ pub(crate) async fn registered_workers(broker: &Broker) -> Result<Vec<WorkerInfo
     let mut workers = Vec::new();
     for subject in names {
         // Gone between the listing and now: it deregistered.
-        let Ok(message) = broker.workers.get_last_raw_message_by_subject(&subject).await else {
+        let Ok(message) = broker
+            .workers
+            .get_last_raw_message_by_subject(&subject)
+            .await
+        else {
             continue;
         };
         if let Ok(worker) = serde_json::from_slice::<WorkerInfo>(&message.payload) {
@@ -574,7 +579,7 @@ impl Drop for RemoteExecutor {
 /// second outcome for an input is dropped).
 struct Pending {
     first: usize,
-    slots: Vec<Option<(Result<TaskOutput, Box<TaskError>>, Details)>>,
+    slots: Vec<Option<SlotOutcome>>,
     empty: usize,
     done: BatchSender<JsonRunner>,
     /// What the chunk took on its worker, in nanoseconds.
@@ -716,7 +721,12 @@ impl Driver {
             .map_err(|error| format!("cannot make the map's outcome consumer: {error}"))?;
         let body = serde_json::to_vec(spec).map_err(|error| error.to_string())?;
         broker
-            .publish(self.subject("maps"), &format!("{}.spec", self.id), "-", body)
+            .publish(
+                self.subject("maps"),
+                &format!("{}.spec", self.id),
+                "-",
+                body,
+            )
             .await?;
         results
             .messages()
@@ -770,7 +780,10 @@ impl Driver {
             .and_then(|headers| headers.get(RUN_NANOS_HEADER))
             .and_then(|value| value.as_str().parse::<u64>().ok())
             .unwrap_or(0);
-        match body.map_err(super::wire::WireError).and_then(|body| decode_results(&body)) {
+        match body
+            .map_err(super::wire::WireError)
+            .and_then(|body| decode_results(&body))
+        {
             Ok((first, outcomes)) => {
                 self.heard = true;
                 let Some((&start, _)) = self.pending.range(..=first).next_back() else {

@@ -369,6 +369,9 @@ const OUTPUT_COMMAND: u8 = 1;
 const FAILURE: u8 = 2;
 const FAILURE_NONZERO_EXIT: u8 = 3;
 
+/// One input's result and how it ran, as a chunk's batch holds them.
+pub(crate) type SlotOutcome = (Result<TaskOutput, Box<TaskError>>, Details);
+
 /// One input's outcome as it travels.
 pub(crate) struct WireOutcome {
     pub(crate) result: Result<TaskOutput, TaskError>,

@@ -18,15 +18,14 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use super::broker::{Broker, Connection, HEARTBEAT, cluster_error, unique_id};
 use super::producer::sha256_hex;
 use super::wire::{
-    DirRequest, FrameWriter, MapSpec, RUN_NANOS_HEADER, WIRE_VERSION, WireCall, WorkerInfo,
-    decode_chunk, encode_outcome, results_header,
+    DirRequest, FrameWriter, MapSpec, RUN_NANOS_HEADER, SlotOutcome, WIRE_VERSION, WireCall,
+    WorkerInfo, decode_chunk, encode_outcome, results_header,
 };
 use crate::cache::ModuleCache;
 use crate::engine::Engine;
 use crate::error::{Error, TaskError};
 use crate::map::{Chunk, MapPlan, MapShared};
 use crate::module::Module;
-use crate::output::TaskOutput;
 use crate::placeholders::Placeholders;
 use crate::run::attempt::Details;
 use crate::run::json::{Call, CommandInput, CommandStdio, JsonRunner};
@@ -214,7 +213,11 @@ impl WorkerBuilder {
         let info = WorkerInfo {
             version: WIRE_VERSION,
             threads: u32::try_from(threads).unwrap_or(u32::MAX),
-            dirs: self.dirs.iter().map(|grant| grant.request.clone()).collect(),
+            dirs: self
+                .dirs
+                .iter()
+                .map(|grant| grant.request.clone())
+                .collect(),
             env: self.env.clone(),
             name: format!("{host}.{}.{}", std::process::id(), &id[id.len() - 4..]),
         };
@@ -433,12 +436,7 @@ impl WorkerShared {
     /// the worker stops.
     async fn serve_map(self: Arc<Self>, id: String, spec: MapSpec, cancel: CancelFlag) {
         let name = format!("chunks-{id}");
-        let Ok(consumer) = self
-            .broker
-            .chunks
-            .get_consumer::<pull::Config>(&name)
-            .await
-        else {
+        let Ok(consumer) = self.broker.chunks.get_consumer::<pull::Config>(&name).await else {
             // A map whose producer is gone (its consumer with it).
             return;
         };
@@ -560,7 +558,9 @@ impl WorkerShared {
                     && grant.request.guest == dir.guest
                     && (grant.request.writable || !dir.writable)
             }) else {
-                return Err(Error::Capability(format!("--dir {dir} is not allowed here")));
+                return Err(Error::Capability(format!(
+                    "--dir {dir} is not allowed here"
+                )));
             };
             let access = if dir.writable {
                 Access::ReadWrite
@@ -602,8 +602,7 @@ impl WorkerShared {
                 } else {
                     CommandInput::Stdin
                 };
-                let mut call =
-                    Call::command(&module, args.clone(), CommandStdio::PerItem(input))?;
+                let mut call = Call::command(&module, args.clone(), CommandStdio::PerItem(input))?;
                 if let Call::Command {
                     scratch: slot,
                     fail_nonzero: fail,
@@ -617,10 +616,8 @@ impl WorkerShared {
                         None => Placeholders::Parallel,
                     };
                     if let Some(guest) = scratch {
-                        let root = std::env::temp_dir().join(format!(
-                            "hecaton-worker-{}-{id}",
-                            std::process::id()
-                        ));
+                        let root = std::env::temp_dir()
+                            .join(format!("hecaton-worker-{}-{id}", std::process::id()));
                         let made = Scratch::new(guest.clone(), root);
                         made.create_root().map_err(|error| {
                             Error::Capability(format!("cannot make a scratch folder: {error}"))
@@ -802,7 +799,7 @@ impl ChunkRun {
 }
 
 /// A chunk's outcomes, each with its details.
-type Outcomes = Vec<(Result<TaskOutput, Box<TaskError>>, Details)>;
+type Outcomes = Vec<SlotOutcome>;
 
 fn failures(count: usize, error: TaskError) -> Outcomes {
     (0..count)

@@ -9,9 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::abi::Numbers;
 use crate::error::{Error, TaskError};
 use crate::isolation::Isolation;
-use crate::map::{
-    Chunking, Executor, MapPlan, MapSettings, MapStream, Outcome, Prepared, Threads,
-};
+use crate::map::{Chunking, Executor, MapPlan, MapSettings, MapStream, Outcome, Prepared, Threads};
 use crate::module::Module;
 use crate::placeholders::Placeholders;
 use crate::pool::Pool;

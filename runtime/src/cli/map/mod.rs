@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, bail};
 use clap::Args;
 use hecaton::cluster::Cluster;
-use hecaton::{Canceller, CommandInput, Isolation, Job, Module, Placeholders, Pool, Scratch, TaskKind};
+use hecaton::{
+    Canceller, CommandInput, Isolation, Job, Module, Placeholders, Pool, Scratch, TaskKind,
+};
 use indicatif::ProgressBar;
 
 use crate::cli::sandbox::{LoadedTask, TaskArgs};

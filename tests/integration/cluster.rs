@@ -660,3 +660,81 @@ fn a_worker_exits_0_on_sigterm_and_on_sigint() {
         assert_exit(&output, 0);
     }
 }
+
+#[test]
+fn a_chunk_whose_workers_all_die_becomes_a_worker_lost_record() {
+    let server = NatsServer::start();
+    // One input whose task naps a minute: whoever takes it is killed before it ends.
+    let map = remote_map(
+        &[PROBE, "--invoke", "nap_then_divide", "--keep-going"],
+        &server.url(),
+        b"[60000, 1, 1]\n",
+    );
+    for _ in 0..3 {
+        let mut doomed = worker(&server.url(), &["-v"], &[]);
+        // The broker hands the chunk to the next worker once the last one is silent for 4 s.
+        doomed.wait_stderr_line(Duration::from_secs(20), "`running a chunk`", |line| {
+            line.contains("running a chunk")
+        });
+        doomed.kill();
+    }
+    // The fourth delivery is not run again: its input is reported lost.
+    let _last = worker(&server.url(), &[], &[]);
+    let remote = map.finish(MAP);
+    assert_exit(&remote, 1);
+    let record: Value = serde_json::from_str(crate::cli::stdout(&remote).trim()).unwrap();
+    assert_eq!(record["error"]["kind"], "worker_lost", "{record}");
+}
+
+#[test]
+fn a_credentials_file_that_cannot_be_read_is_named_and_exits_2() {
+    let server = NatsServer::start();
+    let url = server.url();
+    for command in ["map", "worker"] {
+        let mut args = vec![command];
+        if command == "map" {
+            args.extend([SQUARE, "--invoke", "square", "1"]);
+        }
+        args.extend(["--nats", &url, "--nats-creds", "/nonexistent/user.creds"]);
+        let refused = hecaton(&args, b"");
+        assert_exit(&refused, 2);
+        assert_stdout(&refused, "");
+        assert_stderr_has(&refused, "/nonexistent/user.creds");
+    }
+}
+
+#[test]
+fn the_library_maps_on_a_cluster_with_a_pool_s_types() {
+    use hecaton::cluster::{Cluster, Connection, Worker};
+    use hecaton::{Module, TaskError};
+
+    let server = NatsServer::start();
+    let worker = Worker::builder(Connection::new(server.url()))
+        .threads(2)
+        .start()
+        .unwrap();
+    assert_eq!(worker.threads(), 2);
+    let cluster = Cluster::builder(Connection::new(server.url()))
+        .connect()
+        .unwrap();
+    assert_eq!(cluster.registered_threads().unwrap(), 2);
+    let module = Module::from_file(SQUARE).unwrap();
+    let squares: Vec<i64> = cluster.map(&module, "square", 1..=1000_i64).unwrap();
+    assert_eq!(squares, (1..=1000_i64).map(|i| i * i).collect::<Vec<_>>());
+    let lazy: Vec<i64> = cluster
+        .imap(&module, "square", [3_i64, 4])
+        .unwrap()
+        .collect::<Result<_, TaskError>>()
+        .unwrap();
+    assert_eq!(lazy, [9, 16]);
+    // A numeric map runs on a local pool only: said, not run here in silence.
+    let numeric = cluster
+        .job(&module, "square")
+        .unwrap()
+        .map_numeric::<i64, i64>([2]);
+    assert!(
+        matches!(&numeric, Err(hecaton::Error::Input { message, .. }) if message.contains("local pool")),
+        "{numeric:?}"
+    );
+    worker.stop();
+}

@@ -687,6 +687,7 @@ impl ChunkRun {
             }
         };
         let count = inputs.len();
+        tracing::debug!(map = %self.map, first, count, delivered, "running a chunk");
         let started = Instant::now();
         let outcomes = match (&*self.prepared, delivered > MAX_DELIVERIES) {
             (_, true) => failures(

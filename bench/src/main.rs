@@ -8,6 +8,7 @@
 //! cargo run --release -p hecaton-bench -- --items N  # N tiny tasks per row of section 1
 //! cargo run --release -p hecaton-bench -- --only large-module  # section 4 alone
 //! cargo run --release -p hecaton-bench -- --only real-programs # section 9 alone
+//! cargo run --release -p hecaton-bench -- --only cluster       # section 10 alone
 //! ```
 //!
 //! One module per section, each printing a table whose every row is measured in this run:
@@ -25,7 +26,10 @@
 //! 8. [`reset`]: a pooling slot's memory reset for a task dirtying many scattered pages;
 //! 9. [`real_programs`]: a real program as tasks — CPython for WASI running a script over 24
 //!    arguments: one `hecaton map` against 24 `hecaton run`s, one after another and under GNU
-//!    parallel.
+//!    parallel;
+//! 10. [`cluster`]: many machines, on one — `hecaton map --nats` over two one-thread
+//!    `hecaton worker`s against a local `map -j 2`, for `square` and `fib(25)`, and a new
+//!    worker's start on a known module.
 //!
 //! One module per contender: [`hecaton_rows`], [`raw`], [`native`], [`python`], [`cli`]; the
 //! guest is `bench/guests/bench-tasks` ([`guest`]), its work written natively in [`work`], what
@@ -33,6 +37,7 @@
 //! however indirectly: `work` ← `measure` ← the contenders (and `sweep`) ← the sections.
 
 mod cli;
+mod cluster;
 mod cpu;
 mod guest;
 mod hecaton_rows;
@@ -100,6 +105,8 @@ enum Section {
     Reset,
     /// 9. Real programs: CPython over 24 arguments, `hecaton map` against `hecaton run`s.
     RealPrograms,
+    /// 10. Many machines, on one: `map --nats` over two workers against a local map.
+    Cluster,
 }
 
 /// How many items each kind of row runs.
@@ -131,6 +138,8 @@ pub struct Plan {
     pub snapshot_items: u64,
     /// Tasks per row of the memory reset section.
     pub reset_items: u64,
+    /// Squares per row of the cluster section.
+    pub cluster_items: u64,
 }
 
 impl Plan {
@@ -151,6 +160,7 @@ impl Plan {
             plain_initializer_items: 40 / scale,
             snapshot_items: 20_000 / scale,
             reset_items: 20_000 / scale,
+            cluster_items: items,
         }
     }
 }
@@ -172,6 +182,7 @@ fn main() -> Result<()> {
         Section::Isolation,
         Section::Initializer,
         Section::Plot,
+        Section::Cluster,
     ];
     let guest = if needs_guest.into_iter().any(runs) {
         let path = match &args.module {
@@ -224,6 +235,10 @@ fn main() -> Result<()> {
     }
     if runs(Section::RealPrograms) {
         real_programs::print()?;
+    }
+    if let Some(guest) = guest.as_ref().filter(|_| runs(Section::Cluster)) {
+        let hecaton = cli::build(guest::workspace_root())?;
+        cluster::print(&plan, guest, &hecaton)?;
     }
     println!("\nload average at the end: {}", load_average());
     Ok(())

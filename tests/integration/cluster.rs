@@ -738,3 +738,89 @@ fn the_library_maps_on_a_cluster_with_a_pool_s_types() {
     );
     worker.stop();
 }
+
+#[test]
+fn a_producer_killed_mid_map_is_dropped_by_its_workers_leaving_nothing_behind() {
+    let server = NatsServer::start();
+    let _worker = worker(&server.url(), &["-j", "1"], &[]);
+    let mut map = remote_map(
+        &[PROBE, "--invoke", "nap_then_divide", "--chunksize", "1"],
+        &server.url(),
+        &naps(50, 400),
+    );
+    map.wait_stdout_lines(3, MAP);
+    // No Ctrl-C, no clean-up: the map's specification expires, and its worker notices.
+    map.kill();
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        let jsz = server.monitor_json("/jsz?streams=true");
+        let left: Vec<(&str, Option<u64>)> = ["HECATON_CHUNKS", "HECATON_RESULTS", "HECATON_MAPS"]
+            .into_iter()
+            .map(|stream| (stream, stream_messages(&jsz, stream)))
+            .collect();
+        if left.iter().all(|(_, messages)| *messages == Some(0)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "messages left in the streams (None: no such stream): {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // The worker goes on serving.
+    let next = remote_map(
+        &[SQUARE, "--invoke", "square", "1", "2", "3"],
+        &server.url(),
+        b"",
+    )
+    .finish(MAP);
+    assert_exit(&next, 0);
+    assert_stdout(&next, "1\n4\n9\n");
+}
+
+#[test]
+fn fail_fast_retries_unordered_and_stats_are_a_local_map_s() {
+    let server = NatsServer::start();
+    let _workers: Vec<Running> = (0..2)
+        .map(|_| worker(&server.url(), &["-j", "1"], &[]))
+        .collect();
+    // Input 2 divides by zero: a guest error.
+    let input = b"[0, 1, 1]\n[0, 2, 1]\n[0, 3, 0]\n[0, 4, 1]\n[0, 5, 1]\n";
+    let task = [PROBE, "--invoke", "nap_then_divide", "--chunksize", "1"];
+    let with = |more: &[&'static str]| -> Vec<&str> { task.iter().chain(more).copied().collect() };
+    // Fail-fast: the outputs before the failure, then exit 1; retried twice, each record saying
+    // so; as completed, the same lines in another order; the same figures.
+    for args in [
+        with(&[]),
+        with(&["--retries", "2", "--keep-going"]),
+        with(&["--stats", "--keep-going"]),
+    ] {
+        let local = local_map(&args, input).join().unwrap();
+        let remote = remote_map(&args, &server.url(), input).finish(MAP);
+        assert_same_as_local(&remote, &local);
+        if args.contains(&"--stats") {
+            let figures = |output: &Output| {
+                stderr(output)
+                    .lines()
+                    .find(|line| line.starts_with("stats: ") && line.contains("items"))
+                    .map(str::to_owned)
+            };
+            assert_eq!(figures(&remote), figures(&local), "{}", stderr(&remote));
+            assert!(figures(&remote).is_some_and(|line| line.contains("5 items")));
+        }
+    }
+    let unordered = with(&["--unordered", "--keep-going"]);
+    let local = local_map(&unordered, input).join().unwrap();
+    let remote = remote_map(&unordered, &server.url(), input).finish(MAP);
+    assert_eq!(remote.status.code(), local.status.code());
+    let sorted = |output: &Output| {
+        let mut lines: Vec<String> = crate::cli::stdout(output)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&remote), sorted(&local));
+    assert_eq!(sorted(&remote).len(), 5);
+}

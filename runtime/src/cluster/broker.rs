@@ -32,6 +32,11 @@ pub(crate) const PAYLOAD_HEADER: &str = "Hecaton-Payload";
 
 /// How long a worker's registration lives unless refreshed.
 pub(crate) const WORKER_TTL: Duration = Duration::from_secs(10);
+/// How long a map's specification lives unless its producer renews it (every
+/// [`RENEWAL`]): workers drop the map of a producer gone without a word (`kill -9`).
+pub(crate) const MAP_TTL: Duration = Duration::from_secs(15);
+/// How often producers and workers renew what expires.
+pub(crate) const RENEWAL: Duration = Duration::from_secs(3);
 /// How long a chunk a worker took may go without word from it (its outcome, or one of the
 /// in-progress heartbeats it sends every [`HEARTBEAT`] while the chunk runs) before the
 /// broker hands it to another worker: a dead worker's chunks come back this soon, whatever
@@ -408,7 +413,7 @@ impl Made {
         let maps = open(
             MAPS_STREAM,
             "hecaton.maps.>",
-            StreamKind::LastPerSubject(LEFTOVER_AGE),
+            StreamKind::LastPerSubject(MAP_TTL),
         )
         .await?;
         let workers = open(

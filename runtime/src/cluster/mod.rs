@@ -17,8 +17,10 @@
 //!   with the same settings by producer and worker, replicated three times on a cluster of
 //!   three or more servers: `HECATON_CHUNKS` and `HECATON_RESULTS` (work queues: one durable
 //!   consumer per map each, a message gone once acknowledged, so the broker holds what is in
-//!   flight and no more), `HECATON_MAPS` (a running map's specification, the last per map:
-//!   workers watch it, and stop a map's chunks when an empty one replaces it) and
+//!   flight and no more), `HECATON_MAPS` (a running map's specification, the last per map,
+//!   renewed every 3 s by its producer and expiring after 15 s: workers watch it, stop a map's
+//!   chunks when an empty one replaces it, and remove the leftovers of a map whose
+//!   specification expired, its producer dead) and
 //!   `HECATON_WORKERS` (each live worker's threads and grants, expiring unless renewed every
 //!   3 s). A key-value bucket would be the natural form of the last two, but async-nats 0.51
 //!   cannot read nats-server 2.9.10's answer to a bucket's creation. The object stores are

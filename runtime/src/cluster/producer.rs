@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc as channel;
 
-use super::broker::{Broker, CHUNK_ACK_WAIT, Connection, cluster_error, unique_id};
+use super::broker::{Broker, CHUNK_ACK_WAIT, Connection, RENEWAL, cluster_error, unique_id};
 use super::wire::{
     DirRequest, EnvRequest, MapSpec, RUN_NANOS_HEADER, SlotOutcome, WIRE_VERSION, WireCall,
     WireLimits, WorkerInfo, decode_results, encode_chunk,
@@ -23,7 +23,7 @@ use crate::isolation::Isolation;
 use crate::map::{Batch, BatchSender, Chunk, Executor, MapShared, RemoteMaps};
 use crate::module::Module;
 use crate::placeholders::Placeholders;
-use crate::pool::{Canceller, Job, Pool};
+use crate::pool::{Canceller, Imap, Job, Pool};
 use crate::run::attempt::Details;
 use crate::run::json::{Call, CommandInput, CommandStdio, JsonRunner};
 use crate::sandbox::{Access, Limits};
@@ -167,7 +167,7 @@ impl Cluster {
         module: &Module,
         task: &str,
         inputs: impl IntoIterator<Item = I> + 'p,
-    ) -> Result<crate::Imap<'p, O>, Error>
+    ) -> Result<Imap<'p, O>, Error>
     where
         I: serde::Serialize + 'p,
         O: serde::de::DeserializeOwned,
@@ -549,6 +549,7 @@ impl RemoteExecutor {
             shared: Arc::clone(shared),
             pending: BTreeMap::new(),
             started: Instant::now(),
+            renewed: Instant::now(),
             heard: false,
             noticed: false,
             cancelled: false,
@@ -651,6 +652,8 @@ struct Driver {
     /// Published chunks not yet whole, by first index.
     pending: BTreeMap<usize, Pending>,
     started: Instant,
+    /// When the specification was last published (it expires unless renewed).
+    renewed: Instant,
     /// An outcome arrived: a worker took the map.
     heard: bool,
     /// The map said it waits for a worker.
@@ -732,6 +735,14 @@ impl Driver {
             .messages()
             .await
             .map_err(|error| format!("cannot read the map's outcomes: {error}"))
+    }
+
+    /// Publishes (or renews) the map's specification.
+    async fn publish_spec(&self, broker: &Broker) -> Result<u64, String> {
+        let spec = self.spec.as_ref().map_err(String::clone)?;
+        let body = serde_json::to_vec(spec).map_err(|error| error.to_string())?;
+        let id = format!("{}.spec.{}", self.id, self.started.elapsed().as_millis());
+        broker.publish(self.subject("maps"), &id, "-", body).await
     }
 
     async fn publish(
@@ -825,6 +836,12 @@ impl Driver {
             for (_, mut pending) in std::mem::take(&mut self.pending) {
                 pending.fill_rest(&|| TaskError::Cancelled);
                 pending.finish(&self.shared);
+            }
+        }
+        if !self.cancelled && self.spec.is_ok() && self.renewed.elapsed() >= RENEWAL {
+            self.renewed = Instant::now();
+            if let Err(error) = self.publish_spec(broker).await {
+                tracing::warn!(map = %self.id, "cannot renew the map's specification: {error}");
             }
         }
         if self.heard

@@ -15,7 +15,7 @@ use async_nats::jetstream::message::Message;
 use futures_util::StreamExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
-use super::broker::{Broker, Connection, HEARTBEAT, cluster_error, unique_id};
+use super::broker::{Broker, Connection, HEARTBEAT, RENEWAL, cluster_error, unique_id};
 use super::producer::sha256_hex;
 use super::wire::{
     DirRequest, FrameWriter, MapSpec, RUN_NANOS_HEADER, SlotOutcome, WIRE_VERSION, WireCall,
@@ -32,8 +32,6 @@ use crate::run::json::{Call, CommandInput, CommandStdio, JsonRunner};
 use crate::sandbox::{Access, CancelFlag, Capabilities, Policy, Scratch};
 use crate::scheduler::Scheduler;
 
-/// How often a worker renews its registration (it expires after `WORKER_TTL` without).
-const REGISTRATION: Duration = Duration::from_secs(3);
 /// A chunk delivered this many times was taken by workers that all died or stopped before
 /// finishing it: its inputs are reported lost rather than run again.
 pub(crate) const MAX_DELIVERIES: i64 = 3;
@@ -300,7 +298,7 @@ impl WorkerShared {
         let mut maps: HashMap<String, Served> = HashMap::new();
         let mut running = tokio::task::JoinSet::new();
         let mut specs = None;
-        let mut renew = tokio::time::interval(REGISTRATION);
+        let mut renew = tokio::time::interval(RENEWAL);
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         while !self.stopping() {
             if specs.is_none() {
@@ -444,7 +442,19 @@ impl WorkerShared {
         let prepared = Arc::new(prepared);
         let mut running = tokio::task::JoinSet::new();
         let mut fetched = Instant::now();
+        let mut checked = Instant::now();
         while !cancel.is_cancelled() && !self.stopping() && fetched.elapsed() < FETCH_GIVE_UP {
+            if checked.elapsed() >= RENEWAL {
+                checked = Instant::now();
+                if !self.map_lives(&id).await {
+                    self.notice(&format!(
+                        "map {id}: its producer is gone without a word; its leftovers are removed"
+                    ));
+                    cancel.cancel();
+                    self.remove_leftovers(&id).await;
+                    break;
+                }
+            }
             let permit = tokio::select! {
                 permit = Arc::clone(&self.slots).acquire_owned() => match permit {
                     Ok(permit) => permit,
@@ -495,6 +505,44 @@ impl WorkerShared {
         {
             let _ = std::fs::remove_dir_all(scratch.root());
         }
+    }
+
+    /// Whether map `id`'s specification is still there: its producer renews it while it runs,
+    /// and withdraws it when it ends; it expires when the producer dies.
+    async fn map_lives(&self, id: &str) -> bool {
+        match self
+            .broker
+            .maps
+            .get_last_raw_message_by_subject(&format!("hecaton.maps.{id}"))
+            .await
+        {
+            Ok(message) => !message.payload.is_empty(),
+            Err(error) => {
+                use async_nats::jetstream::stream::LastRawMessageErrorKind;
+                // Only an answer that there is none means it is gone: a server lost is not.
+                !matches!(error.kind(), LastRawMessageErrorKind::NoMessageFound)
+            }
+        }
+    }
+
+    /// Removes what a dead producer's map left: its consumers, chunks and outcomes.
+    async fn remove_leftovers(&self, id: &str) {
+        let broker = &self.broker;
+        let _ = broker.chunks.delete_consumer(&format!("chunks-{id}")).await;
+        let _ = broker
+            .results
+            .delete_consumer(&format!("results-{id}"))
+            .await;
+        let _ = broker
+            .chunks
+            .purge()
+            .filter(format!("hecaton.chunks.{id}"))
+            .await;
+        let _ = broker
+            .results
+            .purge()
+            .filter(format!("hecaton.results.{id}"))
+            .await;
     }
 
     /// Fetches, checks and compiles the map's module, and grants what it asks: the map's

@@ -28,8 +28,8 @@
 //!    arguments: one `hecaton map` against 24 `hecaton run`s, one after another and under GNU
 //!    parallel;
 //! 10. [`cluster`]: many machines, on one — `hecaton map --nats` over two one-thread
-//!    `hecaton worker`s against a local `map -j 2`, for `square` and `fib(25)`, and a new
-//!    worker's start on a known module.
+//!     `hecaton worker`s against a local `map -j 2`, for `square` and `fib(25)`, and a new
+//!     worker's start on a known module.
 //!
 //! One module per contender: [`hecaton_rows`], [`raw`], [`native`], [`python`], [`cli`]; the
 //! guest is `bench/guests/bench-tasks` ([`guest`]), its work written natively in [`work`], what

@@ -35,11 +35,11 @@ pub fn print(plan: &Plan, guest: &Guest, hecaton: &Path) -> Result<()> {
         Worker::start(hecaton, &server.url, &[])?,
     ];
     let square = Workload::square(plan.cluster_items);
-    let fib = Workload::fib(plan.fib_items);
+    let fib = Workload::fib(plan.cluster_fib_items);
     let title = format!(
-        "10. Many machines, on one: {} squares and {} × fib({}) through nats-server {}",
+        "10. Many machines, on one: {} squares and {} × fib({}) through {}",
         plan.cluster_items,
-        plan.fib_items,
+        plan.cluster_fib_items,
         work::FIB_N,
         server.version
     );

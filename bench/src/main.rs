@@ -140,6 +140,9 @@ pub struct Plan {
     pub reset_items: u64,
     /// Squares per row of the cluster section.
     pub cluster_items: u64,
+    /// `fib(25)` tasks per row of the cluster section: enough that a map's start (connecting,
+    /// the first chunks of one item while chunk sizes adapt) weighs little.
+    pub cluster_fib_items: u64,
 }
 
 impl Plan {
@@ -161,6 +164,7 @@ impl Plan {
             snapshot_items: 20_000 / scale,
             reset_items: 20_000 / scale,
             cluster_items: items,
+            cluster_fib_items: 2000 / scale,
         }
     }
 }

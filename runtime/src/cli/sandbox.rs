@@ -379,6 +379,11 @@ impl CacheArgs {
     }
 
     /// Loads `path` for `engine`, through the compile cache unless disabled.
+    /// Whether `--allow-precompiled` was given.
+    pub(crate) fn allows_precompiled(&self) -> bool {
+        self.allow_precompiled
+    }
+
     /// The compile cache these flags choose (`None`: `--no-cache`, or no cache folder).
     pub(crate) fn cache(&self) -> Option<hecaton::ModuleCache> {
         match (&self.cache_dir, self.no_cache) {

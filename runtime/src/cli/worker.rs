@@ -68,6 +68,12 @@ impl NatsArgs {
 }
 
 pub(crate) fn main(args: &WorkerArgs) -> anyhow::Result<Exit> {
+    if args.cache.allows_precompiled() {
+        anyhow::bail!(
+            "--allow-precompiled: a worker compiles the wasm each map sends it, and runs no \
+             precompiled code"
+        );
+    }
     let connection = args.nats.connection().context("--nats URL is required")?;
     let mut builder = Worker::builder(connection.clone())
         .cache(args.cache.cache())

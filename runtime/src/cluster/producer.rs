@@ -23,7 +23,7 @@ use crate::isolation::Isolation;
 use crate::map::{Batch, BatchSender, Chunk, Executor, MapShared, RemoteMaps};
 use crate::module::Module;
 use crate::placeholders::Placeholders;
-use crate::pool::{Canceller, Imap, Job, Pool};
+use crate::pool::{Canceller, Imap, Job, Pool, PoolBuilder};
 use crate::run::attempt::Details;
 use crate::run::json::{Call, CommandInput, CommandStdio, JsonRunner};
 use crate::sandbox::{Access, Limits};
@@ -74,11 +74,8 @@ impl std::fmt::Debug for Cluster {
 /// Settings of a [`Cluster`]; made by [`Cluster::builder`].
 pub struct ClusterBuilder {
     connection: Connection,
-    engine: Option<Engine>,
-    limits: Limits,
-    retries: u32,
-    chunksize: Option<usize>,
-    isolation: Isolation,
+    /// The local pool's settings, which the cluster's maps take (its threads run none).
+    pool: PoolBuilder,
     requests: Requests,
     notices: Option<Notices>,
 }
@@ -103,11 +100,7 @@ impl Cluster {
     pub fn builder(connection: Connection) -> ClusterBuilder {
         ClusterBuilder {
             connection,
-            engine: None,
-            limits: Limits::default(),
-            retries: 0,
-            chunksize: None,
-            isolation: Isolation::Task,
+            pool: Pool::builder().workers(1),
             requests: Requests::default(),
             notices: None,
         }
@@ -199,31 +192,31 @@ impl ClusterBuilder {
     /// The engine modules are compiled for here (default: [`Engine::shared`]); workers use an
     /// engine of the same settings (fuel metering, stack size).
     pub fn engine(mut self, engine: &Engine) -> Self {
-        self.engine = Some(engine.clone());
+        self.pool = self.pool.engine(engine);
         self
     }
 
     /// Per-task limits, which every worker enforces.
     pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.pool = self.pool.limits(limits);
         self
     }
 
     /// Failed tasks are run again, each time in a fresh instance, up to `retries` times.
     pub fn retries(mut self, retries: u32) -> Self {
-        self.retries = retries;
+        self.pool = self.pool.retries(retries);
         self
     }
 
     /// Items per chunk (default: adaptive, aiming at chunks of about 50 ms).
     pub fn chunksize(mut self, chunksize: usize) -> Self {
-        self.chunksize = Some(chunksize);
+        self.pool = self.pool.chunksize(chunksize);
         self
     }
 
     /// How many tasks share an instance (default: [`Isolation::Task`]).
     pub fn isolation(mut self, isolation: Isolation) -> Self {
-        self.isolation = isolation;
+        self.pool = self.pool.isolation(isolation);
         self
     }
 
@@ -274,20 +267,8 @@ impl ClusterBuilder {
             module: Mutex::new(None),
         });
         let remote: Arc<dyn RemoteMaps> = maps.clone();
-        let mut builder = Pool::builder()
-            .workers(1)
-            .limits(self.limits)
-            .retries(self.retries)
-            .isolation(self.isolation)
-            .remote(remote);
-        if let Some(engine) = &self.engine {
-            builder = builder.engine(engine);
-        }
-        if let Some(chunksize) = self.chunksize {
-            builder = builder.chunksize(chunksize);
-        }
         Ok(Cluster {
-            pool: builder.build()?,
+            pool: self.pool.remote(remote).build()?,
             maps,
         })
     }

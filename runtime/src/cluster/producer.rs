@@ -532,6 +532,8 @@ impl RemoteExecutor {
             started: Instant::now(),
             renewed: Instant::now(),
             heard: false,
+            last_heard: Instant::now(),
+            checked: Instant::now(),
             noticed: false,
             cancelled: false,
         };
@@ -637,7 +639,11 @@ struct Driver {
     renewed: Instant,
     /// An outcome arrived: a worker took the map.
     heard: bool,
-    /// The map said it waits for a worker.
+    /// When the last outcome arrived (or the map started).
+    last_heard: Instant,
+    /// When the registered workers were last looked at.
+    checked: Instant,
+    /// The map said it waits for a worker, since the last outcome.
     noticed: bool,
     /// The map was cancelled: its pending chunks were handed back.
     cancelled: bool,
@@ -778,6 +784,8 @@ impl Driver {
         {
             Ok((first, outcomes)) => {
                 self.heard = true;
+                self.last_heard = Instant::now();
+                self.noticed = false;
                 let Some((&start, _)) = self.pending.range(..=first).next_back() else {
                     let _ = message.ack().await;
                     return;
@@ -825,38 +833,45 @@ impl Driver {
                 tracing::warn!(map = %self.id, "cannot renew the map's specification: {error}");
             }
         }
-        if self.heard
-            || self.noticed
+        // Nothing heard for a while with chunks pending: say why, once each time it happens.
+        if self.noticed
             || self.pending.is_empty()
-            || self.started.elapsed() < WAITING_NOTICE
+            || self.last_heard.elapsed() < WAITING_NOTICE
+            || self.checked.elapsed() < Duration::from_secs(1)
         {
             return;
         }
-        self.noticed = true;
-        let workers = registered_workers(broker).await.unwrap_or_default();
+        self.checked = Instant::now();
         let Some(notices) = &self.maps.notices else {
             return;
         };
+        let workers = registered_workers(broker).await.unwrap_or_default();
         let servers = &broker.servers;
-        let refusal = self
-            .spec
-            .as_ref()
-            .ok()
-            .and_then(|spec| workers.iter().find_map(|worker| worker.refusal(spec)));
-        match (workers.len(), refusal) {
-            (0, _) => notices(&format!(
+        let refusals: Vec<String> = match &self.spec {
+            Ok(spec) => workers
+                .iter()
+                .filter_map(|worker| worker.refusal(spec))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let message = match (workers.len(), refusals.first(), self.heard) {
+            (0, _, _) => format!(
                 "waiting for a worker: none is registered on NATS at {servers} (start one with \
                  `hecaton worker --nats URL`)"
-            )),
-            (count, Some(refusal)) => notices(&format!(
-                "waiting for a worker that grants {refusal}: {count} registered on NATS at \
+            ),
+            (count, Some(refusal), _) if refusals.len() == count => format!(
+                "waiting for a worker that grants {refusal}: the {count} registered on NATS at \
                  {servers} do not"
-            )),
-            (count, None) => notices(&format!(
+            ),
+            (count, _, false) => format!(
                 "waiting for a worker: {count} registered on NATS at {servers}, none has taken \
                  a chunk yet"
-            )),
-        }
+            ),
+            // Workers busy with long chunks.
+            (_, _, true) => return,
+        };
+        self.noticed = true;
+        notices(&message);
     }
 
     /// Takes the map's specification away: workers stop its chunks.

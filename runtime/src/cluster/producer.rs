@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
+use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::{AckPolicy, pull};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
@@ -769,19 +770,27 @@ impl Driver {
 
     /// Fills the slots a worker's outcomes are for; hands back each chunk made whole.
     async fn accept(&mut self, broker: &Broker, message: async_nats::jetstream::Message) {
-        let body = broker
+        let body = match broker
             .body(message.headers.as_ref(), &message.payload)
-            .await;
+            .await
+        {
+            Ok(body) => body,
+            // A payload out of reach for now (a server lost): the message comes again.
+            Err(error) => {
+                tracing::debug!(map = %self.id, "{error}");
+                let _ = message
+                    .ack_with(AckKind::Nak(Some(Duration::from_millis(500))))
+                    .await;
+                return;
+            }
+        };
         let run_nanos = message
             .headers
             .as_ref()
             .and_then(|headers| headers.get(RUN_NANOS_HEADER))
             .and_then(|value| value.as_str().parse::<u64>().ok())
             .unwrap_or(0);
-        match body
-            .map_err(super::wire::WireError)
-            .and_then(|body| decode_results(&body))
-        {
+        match decode_results(&body) {
             Ok((first, outcomes)) => {
                 self.heard = true;
                 self.last_heard = Instant::now();

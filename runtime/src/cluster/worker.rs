@@ -564,17 +564,19 @@ impl WorkerShared {
             .map_err(|error| error.to_string())
     }
 
+    /// The map's module, fetched through a server's loss (retried for 15 s), and checked.
     async fn fetch_module(&self, spec: &MapSpec) -> Result<Vec<u8>, String> {
-        let mut object = self
-            .broker
-            .modules
-            .get(spec.module.as_str())
-            .await
-            .map_err(|error| format!("cannot fetch module {}: {error}", spec.module))?;
-        let mut bytes = Vec::new();
-        tokio::io::AsyncReadExt::read_to_end(&mut object, &mut bytes)
-            .await
-            .map_err(|error| format!("cannot read module {}: {error}", spec.module))?;
+        let mut tries = 0;
+        let bytes = loop {
+            match self.fetch_module_once(spec).await {
+                Ok(bytes) => break bytes,
+                Err(error) if tries >= 30 => return Err(error),
+                Err(_) => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        };
         if bytes.len() > MAX_MODULE {
             return Err(format!("module {} is over 1 GiB", spec.module));
         }
@@ -584,6 +586,24 @@ impl WorkerShared {
                 spec.module
             ));
         }
+        Ok(bytes)
+    }
+
+    /// The module's bytes, at most one more than [`MAX_MODULE`].
+    async fn fetch_module_once(&self, spec: &MapSpec) -> Result<Vec<u8>, String> {
+        use tokio::io::AsyncReadExt;
+        let object = self
+            .broker
+            .modules
+            .get(spec.module.as_str())
+            .await
+            .map_err(|error| format!("cannot fetch module {}: {error}", spec.module))?;
+        let mut bytes = Vec::new();
+        object
+            .take(MAX_MODULE as u64 + 1)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|error| format!("cannot read module {}: {error}", spec.module))?;
         Ok(bytes)
     }
 
@@ -722,11 +742,21 @@ impl ChunkRun {
     async fn run(self, message: Message, _slot: OwnedSemaphorePermit) {
         let broker = &self.worker.broker;
         let delivered = message.info().map_or(1, |info| info.delivered);
-        let decoded = broker
+        let body = match broker
             .body(message.headers.as_ref(), &message.payload)
             .await
-            .and_then(|body| decode_chunk(&body).map_err(|error| error.0));
-        let (first, inputs) = match decoded {
+        {
+            Ok(body) => body,
+            // A payload out of reach for now (a server lost): the chunk comes again.
+            Err(error) => {
+                tracing::debug!(map = %self.map, "{error}");
+                let _ = message
+                    .ack_with(AckKind::Nak(Some(Duration::from_millis(500))))
+                    .await;
+                return;
+            }
+        };
+        let (first, inputs) = match decode_chunk(&body) {
             Ok(chunk) => chunk,
             Err(error) => {
                 tracing::warn!(map = %self.map, "a chunk that is not one: {error}");

@@ -467,7 +467,7 @@ async fn objects(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::net::{TcpListener, TcpStream};
     use std::process::{Child, Command, Stdio};
     use std::time::Instant;
@@ -476,14 +476,14 @@ mod tests {
 
     /// A `nats-server -js` of its own on a free loopback port, its store in a fresh folder;
     /// killed and removed on drop. `.ci/run` installs Debian's nats-server.
-    struct TestServer {
+    pub(crate) struct TestServer {
         child: Child,
         port: u16,
         dir: PathBuf,
     }
 
     impl TestServer {
-        fn start(auth: Option<(&str, &str)>) -> Self {
+        pub(crate) fn start(auth: Option<(&str, &str)>) -> Self {
             let port = TcpListener::bind("127.0.0.1:0")
                 .and_then(|listener| listener.local_addr())
                 .expect("a free loopback port")
@@ -514,7 +514,7 @@ mod tests {
             Self { child, port, dir }
         }
 
-        fn url(&self) -> String {
+        pub(crate) fn url(&self) -> String {
             format!("nats://127.0.0.1:{}", self.port)
         }
     }

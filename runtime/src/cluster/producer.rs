@@ -36,6 +36,9 @@ const REMOTE_CHUNK_TIME: Duration = Duration::from_millis(50);
 const WAITING_NOTICE: Duration = Duration::from_secs(3);
 /// The threads a map counts on when no worker is registered yet.
 const DEFAULT_REMOTE_WORKERS: usize = 4;
+/// How often a map looks for chunks acknowledged without their outcomes, and how old a chunk
+/// must be to be looked at.
+const AUDIT: Duration = Duration::from_secs(5);
 /// How long dropping a map waits for its leftovers to be removed from the broker.
 const CLEANUP_TIME: Duration = Duration::from_secs(10);
 
@@ -532,6 +535,7 @@ impl RemoteExecutor {
             pending: BTreeMap::new(),
             started: Instant::now(),
             renewed: Instant::now(),
+            audited: Instant::now(),
             heard: false,
             last_heard: Instant::now(),
             checked: Instant::now(),
@@ -570,6 +574,9 @@ struct Pending {
     /// What the chunk took on its worker, in nanoseconds.
     run_nanos: u64,
     timed: bool,
+    /// Its message's sequence in the chunks' stream (0: not published).
+    sequence: u64,
+    published: Instant,
 }
 
 impl Pending {
@@ -590,6 +597,8 @@ impl Pending {
             done,
             run_nanos: 0,
             timed: true,
+            sequence: 0,
+            published: Instant::now(),
         }
     }
 
@@ -638,6 +647,8 @@ struct Driver {
     started: Instant,
     /// When the specification was last published (it expires unless renewed).
     renewed: Instant,
+    /// When the pending chunks were last audited for outcomes that will not come.
+    audited: Instant,
     /// An outcome arrived: a worker took the map.
     heard: bool,
     /// When the last outcome arrived (or the map started).
@@ -751,7 +762,10 @@ impl Driver {
                 let id = format!("{}.{}", self.id, chunk.first);
                 let body = encode_chunk(chunk.first, &chunk.inputs);
                 match broker.publish(self.subject("chunks"), &id, &id, body).await {
-                    Ok(_) => None,
+                    Ok(sequence) => {
+                        pending.sequence = sequence;
+                        None
+                    }
                     Err(error) => Some(TaskError::WorkerLost(format!(
                         "the chunk could not be published: {error}"
                     ))),
@@ -842,6 +856,10 @@ impl Driver {
                 tracing::warn!(map = %self.id, "cannot renew the map's specification: {error}");
             }
         }
+        if self.audited.elapsed() >= AUDIT {
+            self.audited = Instant::now();
+            self.audit(broker).await;
+        }
         // Nothing heard for a while with chunks pending: say why, once each time it happens.
         if self.noticed
             || self.pending.is_empty()
@@ -881,6 +899,45 @@ impl Driver {
         };
         self.noticed = true;
         notices(&message);
+    }
+
+    /// Gives the inputs of a chunk that a worker acknowledged without their outcomes (its
+    /// message is gone from the work queue, and no outcome is left to read) `worker_lost`
+    /// records: a pending chunk never waits for what will not come.
+    async fn audit(&mut self, broker: &Broker) {
+        let mut gone = Vec::new();
+        for (&first, pending) in self.pending.iter().take(64) {
+            if pending.sequence == 0 || pending.published.elapsed() < AUDIT {
+                continue;
+            }
+            if let Err(error) = broker.chunks.get_raw_message(pending.sequence).await {
+                use async_nats::jetstream::stream::RawMessageErrorKind;
+                if matches!(error.kind(), RawMessageErrorKind::NoMessageFound) {
+                    gone.push(first);
+                }
+            }
+        }
+        if gone.is_empty() {
+            return;
+        }
+        // Outcomes published before the acknowledgement may still wait to be read.
+        let name = format!("results-{}", self.id);
+        let Ok(info) = broker.results.consumer_info(&name).await else {
+            return;
+        };
+        if info.num_pending > 0 || info.num_ack_pending > 0 {
+            return;
+        }
+        for first in gone {
+            if let Some(mut pending) = self.pending.remove(&first) {
+                pending.fill_rest(&|| {
+                    TaskError::WorkerLost(
+                        "a worker acknowledged its chunk without publishing its outcome".into(),
+                    )
+                });
+                pending.finish(&self.shared);
+            }
+        }
     }
 
     /// Takes the map's specification away: workers stop its chunks.
@@ -947,5 +1004,65 @@ async fn next_outcome(
             }
             None => return std::future::pending().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::TryStreamExt;
+
+    use super::super::broker::tests::TestServer;
+    use super::*;
+
+    const SQUARE: &str = r#"(module (func (export "square") (param i64) (result i64)
+        local.get 0 local.get 0 i64.mul))"#;
+
+    #[test]
+    fn a_chunk_acknowledged_without_its_outcomes_becomes_a_worker_lost_record() {
+        let server = TestServer::start(None);
+        let cluster = Cluster::builder(Connection::new(server.url()))
+            .connect()
+            .unwrap();
+        let module =
+            Module::from_bytes(&Engine::shared().unwrap(), "square.wat", SQUARE.as_bytes())
+                .unwrap();
+        // A rogue worker: it takes the map's chunk and acknowledges it, publishing nothing.
+        let broker = Arc::clone(&cluster.maps.broker);
+        let rogue = std::thread::spawn(move || {
+            broker.runtime.block_on(async {
+                loop {
+                    let names: Vec<String> = broker
+                        .chunks
+                        .consumer_names()
+                        .try_collect()
+                        .await
+                        .unwrap_or_default();
+                    if let Some(name) = names.iter().find(|name| name.starts_with("chunks-")) {
+                        let consumer = broker
+                            .chunks
+                            .get_consumer::<pull::Config>(name)
+                            .await
+                            .unwrap();
+                        let mut batch = consumer.fetch().max_messages(1).messages().await.unwrap();
+                        if let Some(Ok(message)) = batch.next().await {
+                            message.double_ack().await.unwrap();
+                            return;
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            });
+        });
+        let started = Instant::now();
+        let outcomes = cluster
+            .job(&module, "square")
+            .unwrap()
+            .map_all::<_, i64>([3_i64]);
+        rogue.join().unwrap();
+        assert!(
+            matches!(&outcomes[..], [Err(TaskError::WorkerLost(message))] if message.contains("without")),
+            "{outcomes:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(30));
     }
 }

@@ -411,6 +411,11 @@ impl WorkerShared {
                 engine,
             },
         );
+        let task = match &spec.call {
+            WireCall::Task(name) => name.as_str(),
+            WireCall::Command { .. } => hecaton_abi::START_EXPORT,
+        };
+        self.notice(&format!("map {id}: {} `{task}`", spec.module_name));
         running.spawn(Arc::clone(self).serve_map(id, spec, cancel));
     }
 
@@ -443,6 +448,7 @@ impl WorkerShared {
         let mut running = tokio::task::JoinSet::new();
         let mut fetched = Instant::now();
         let mut checked = Instant::now();
+        let mut chunks = 0u64;
         while !cancel.is_cancelled() && !self.stopping() && fetched.elapsed() < FETCH_GIVE_UP {
             if checked.elapsed() >= RENEWAL {
                 checked = Instant::now();
@@ -485,6 +491,7 @@ impl WorkerShared {
                         prepared: Arc::clone(&prepared),
                         cancel: cancel.clone(),
                     };
+                    chunks += 1;
                     running.spawn(chunk.run(message, permit));
                 }
                 Some(Err(error)) => {
@@ -497,6 +504,7 @@ impl WorkerShared {
             while running.try_join_next().is_some() {}
         }
         while running.join_next().await.is_some() {}
+        self.notice(&format!("map {id} ended here: {chunks} chunks taken"));
         if let Ok(shared) = &*prepared
             && let Call::Command {
                 scratch: Some(scratch),

@@ -695,7 +695,7 @@ impl Driver {
 
     /// Makes the map's consumers and publishes its specification; the map's outcomes.
     async fn open(&self, broker: &Broker) -> Result<pull::Stream, String> {
-        let spec = self.spec.as_ref().map_err(String::clone)?;
+        self.spec.as_ref().map_err(String::clone)?;
         broker
             .chunks
             .create_consumer(pull::Config {
@@ -721,15 +721,7 @@ impl Driver {
             })
             .await
             .map_err(|error| format!("cannot make the map's outcome consumer: {error}"))?;
-        let body = serde_json::to_vec(spec).map_err(|error| error.to_string())?;
-        broker
-            .publish(
-                self.subject("maps"),
-                &format!("{}.spec", self.id),
-                "-",
-                body,
-            )
-            .await?;
+        self.publish_spec(broker).await?;
         results
             .messages()
             .await

@@ -316,6 +316,20 @@ impl Broker {
         }
     }
 
+    /// A consumed message's body, as [`Broker::body`]; `None` when its payload is out of reach
+    /// for now (a server lost), the message then handed out again in half a second.
+    pub(crate) async fn body_or_again(&self, message: &jetstream::Message) -> Option<Vec<u8>> {
+        match self.body(message.headers.as_ref(), &message.payload).await {
+            Ok(body) => Some(body),
+            Err(error) => {
+                tracing::debug!("{error}");
+                let again = jetstream::AckKind::Nak(Some(Duration::from_millis(500)));
+                let _ = message.ack_with(again).await;
+                None
+            }
+        }
+    }
+
     /// A message's body: its own, or the payload it names.
     pub(crate) async fn body(
         &self,

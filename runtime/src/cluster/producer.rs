@@ -7,7 +7,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::{AckPolicy, pull};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
@@ -776,19 +775,8 @@ impl Driver {
 
     /// Fills the slots a worker's outcomes are for; hands back each chunk made whole.
     async fn accept(&mut self, broker: &Broker, message: async_nats::jetstream::Message) {
-        let body = match broker
-            .body(message.headers.as_ref(), &message.payload)
-            .await
-        {
-            Ok(body) => body,
-            // A payload out of reach for now (a server lost): the message comes again.
-            Err(error) => {
-                tracing::debug!(map = %self.id, "{error}");
-                let _ = message
-                    .ack_with(AckKind::Nak(Some(Duration::from_millis(500))))
-                    .await;
-                return;
-            }
+        let Some(body) = broker.body_or_again(&message).await else {
+            return;
         };
         let run_nanos = message
             .headers

@@ -750,19 +750,8 @@ impl ChunkRun {
     async fn run(self, message: Message, _slot: OwnedSemaphorePermit) {
         let broker = &self.worker.broker;
         let delivered = message.info().map_or(1, |info| info.delivered);
-        let body = match broker
-            .body(message.headers.as_ref(), &message.payload)
-            .await
-        {
-            Ok(body) => body,
-            // A payload out of reach for now (a server lost): the chunk comes again.
-            Err(error) => {
-                tracing::debug!(map = %self.map, "{error}");
-                let _ = message
-                    .ack_with(AckKind::Nak(Some(Duration::from_millis(500))))
-                    .await;
-                return;
-            }
+        let Some(body) = broker.body_or_again(&message).await else {
+            return;
         };
         let (first, inputs) = match decode_chunk(&body) {
             Ok(chunk) => chunk,

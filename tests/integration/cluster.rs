@@ -824,3 +824,25 @@ fn fail_fast_retries_unordered_and_stats_are_a_local_map_s() {
     assert_eq!(sorted(&remote), sorted(&local));
     assert_eq!(sorted(&remote).len(), 5);
 }
+
+#[test]
+fn a_map_waits_through_its_server_s_restart_losing_and_duplicating_nothing() {
+    let mut server = NatsServer::start();
+    let _worker = worker(&server.url(), &["-j", "2"], &[]);
+    // 200 chunks of one 20 ms nap: about 2 s of work over the worker's 2 threads.
+    let map = remote_map(
+        &[PROBE, "--invoke", "nap_then_divide", "--chunksize", "1"],
+        &server.url(),
+        &naps(20, 200),
+    );
+    map.wait_stdout_lines(20, MAP);
+    server.kill();
+    // Down longer than a map's specification lives (15 s) and than one publish retries.
+    std::thread::sleep(Duration::from_secs(20));
+    server.restart();
+    let remote = map.finish(MAP);
+    assert_exit(&remote, 0);
+    let expected: String = (0..200).map(|i| format!("{i}\n")).collect();
+    assert_stdout(&remote, &expected);
+    assert_stderr_has(&remote, "waiting for the NATS server");
+}

@@ -96,6 +96,24 @@ impl NatsServer {
     pub fn kill(&mut self) {
         self.server.kill();
     }
+
+    /// Starts the killed server again, on the same ports and store, and waits until JetStream
+    /// is ready.
+    ///
+    /// # Panics
+    ///
+    /// When the server does not become ready in time (its log is in the message).
+    pub fn restart(&mut self) {
+        self.server.restart();
+        if let Err(failure) = self
+            .server
+            .wait_ready(Instant::now() + READY_DEADLINE, |jsz| {
+                jsz.contains("\"store_dir\"")
+            })
+        {
+            panic!("{failure:?}");
+        }
+    }
 }
 
 /// `nats-server`s forming one JetStream cluster on loopback, named `s1`, `s2`, … (server `i` is
@@ -239,6 +257,8 @@ fn args(args: &[&str]) -> Vec<String> {
 #[derive(Debug)]
 struct Server {
     name: String,
+    /// Its arguments, but for its folder's.
+    args: Vec<String>,
     child: Option<Child>,
     client_port: u16,
     monitor_port: u16,
@@ -249,24 +269,21 @@ impl Server {
     /// Spawns `nats-server ARGS` with its store and log in a fresh folder.
     fn spawn(name: &str, client_port: u16, monitor_port: u16, args: Vec<String>) -> Self {
         let dir = fresh_dir(name);
-        let child = Command::new(nats_server())
-            .args(args)
-            .arg("-sd")
-            .arg(dir.join("store"))
-            .arg("-l")
-            .arg(dir.join("log"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot run nats-server: {error}; {INSTALL}"));
+        let child = run_in(&dir, &args);
         Self {
             name: name.to_owned(),
+            args,
             child: Some(child),
             client_port,
             monitor_port,
             dir,
         }
+    }
+
+    /// Starts the server again on its ports and its store, after [`Server::kill`].
+    fn restart(&mut self) {
+        self.kill();
+        self.child = Some(run_in(&self.dir, &self.args));
     }
 
     fn url(&self) -> String {
@@ -347,6 +364,21 @@ impl Server {
             let _ = child.wait();
         }
     }
+}
+
+/// `nats-server ARGS` with its store and log in `dir`.
+fn run_in(dir: &std::path::Path, args: &[String]) -> Child {
+    Command::new(nats_server())
+        .args(args)
+        .arg("-sd")
+        .arg(dir.join("store"))
+        .arg("-l")
+        .arg(dir.join("log"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot run nats-server: {error}; {INSTALL}"))
 }
 
 impl Drop for Server {

@@ -149,6 +149,7 @@ fn redacted(url: &str) -> String {
 /// place tokio lives.
 pub(crate) struct Broker {
     pub(crate) runtime: tokio::runtime::Runtime,
+    client: async_nats::Client,
     pub(crate) jetstream: jetstream::Context,
     pub(crate) chunks: stream::Stream,
     pub(crate) results: stream::Stream,
@@ -238,11 +239,12 @@ impl Broker {
             let max_body = info.max_payload.saturating_sub(64 << 10).max(64 << 10);
             let jetstream = jetstream::new(client.clone());
             let made = Made::new(&jetstream, replicas, &servers).await?;
-            Ok::<_, Error>((jetstream, made, max_body))
+            Ok::<_, Error>((client, jetstream, made, max_body))
         })?;
-        let (jetstream, made, max_body) = parts;
+        let (client, jetstream, made, max_body) = parts;
         Ok(Self {
             runtime,
+            client,
             jetstream,
             chunks: made.chunks,
             results: made.results,
@@ -314,6 +316,11 @@ impl Broker {
                 Err(error) => return Err(format!("cannot publish on {subject}: {error}")),
             }
         }
+    }
+
+    /// Whether the client is connected now (it reconnects by itself after a server's loss).
+    pub(crate) fn connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
     }
 
     /// A consumed message's body, as [`Broker::body`]; `None` when its payload is out of reach

@@ -540,6 +540,7 @@ impl RemoteExecutor {
             checked: Instant::now(),
             noticed: false,
             cancelled: false,
+            disconnected: false,
         };
         self.maps.broker.runtime.spawn(async move {
             driver.run(submitted).await;
@@ -658,6 +659,8 @@ struct Driver {
     noticed: bool,
     /// The map was cancelled: its pending chunks were handed back.
     cancelled: bool,
+    /// The map said it lost its server, and has not been connected since.
+    disconnected: bool,
 }
 
 impl Driver {
@@ -679,12 +682,16 @@ impl Driver {
         };
         let mut outcomes = outcomes.map(Box::pin);
         let mut tick = tokio::time::interval(Duration::from_millis(100));
+        // Chunks are published by tasks of their own, so that a server out of reach holds up
+        // nothing else; each says here how it went.
+        let (published, mut acked) = channel::unbounded_channel();
         loop {
             tokio::select! {
                 chunk = submitted.recv() => match chunk {
-                    Some((chunk, done)) => self.publish(&broker, chunk, done).await,
+                    Some((chunk, done)) => self.publish(&broker, chunk, done, &published),
                     None => break,
                 },
+                Some((first, result)) = acked.recv() => self.published(first, result),
                 Some(message) = next_outcome(&mut outcomes) => self.accept(&broker, message).await,
                 _ = tick.tick() => self.watch(&broker).await,
             }
@@ -735,11 +742,14 @@ impl Driver {
         broker.publish(self.subject("maps"), &id, "-", body).await
     }
 
-    async fn publish(
+    /// Records a chunk as pending, and starts publishing it: a server out of reach is waited
+    /// for, and only the map's cancellation gives up.
+    fn publish(
         &mut self,
-        broker: &Broker,
+        broker: &Arc<Broker>,
         chunk: Chunk<Vec<u8>>,
         done: BatchSender<JsonRunner>,
+        published: &channel::UnboundedSender<(usize, Result<u64, String>)>,
     ) {
         let mut pending = Pending::new(&chunk, done);
         pending.timed = self.shared.plan().timed;
@@ -748,28 +758,50 @@ impl Driver {
             (Err(error), _) => Some(TaskError::WorkerLost(format!(
                 "the map could not be handed to the cluster: {error}"
             ))),
-            (Ok(_), false) if pending.is_whole() => None,
-            (Ok(_), false) => {
-                let id = format!("{}.{}", self.id, chunk.first);
-                let body = encode_chunk(chunk.first, &chunk.inputs);
-                match broker.publish(self.subject("chunks"), &id, &id, body).await {
-                    Ok(sequence) => {
-                        pending.sequence = sequence;
-                        None
-                    }
-                    Err(error) => Some(TaskError::WorkerLost(format!(
-                        "the chunk could not be published: {error}"
-                    ))),
-                }
-            }
+            (Ok(_), false) => None,
         };
         if let Some(failure) = failure {
             pending.fill_rest(&|| failure.clone());
         }
         if pending.is_whole() {
             pending.finish(&self.shared);
-        } else {
-            self.pending.insert(chunk.first, pending);
+            return;
+        }
+        let id = format!("{}.{}", self.id, chunk.first);
+        let body = encode_chunk(chunk.first, &chunk.inputs);
+        let (broker, subject, first) = (Arc::clone(broker), self.subject("chunks"), chunk.first);
+        let (cancel, published) = (self.shared.plan().cancel.clone(), published.clone());
+        self.pending.insert(first, pending);
+        tokio::spawn(async move {
+            let result = loop {
+                match broker
+                    .publish(subject.clone(), &id, &id, body.clone())
+                    .await
+                {
+                    Ok(sequence) => break Ok(sequence),
+                    Err(error) if cancel.is_cancelled() => break Err(error),
+                    Err(error) => tracing::debug!("{error}; trying again"),
+                }
+            };
+            let _ = published.send((first, result));
+        });
+    }
+
+    /// A chunk's publication ended: its sequence in the stream, or (the map cancelled) its
+    /// inputs handed back.
+    fn published(&mut self, first: usize, result: Result<u64, String>) {
+        match result {
+            Ok(sequence) => {
+                if let Some(pending) = self.pending.get_mut(&first) {
+                    pending.sequence = sequence;
+                }
+            }
+            Err(_) => {
+                if let Some(mut pending) = self.pending.remove(&first) {
+                    pending.fill_rest(&|| TaskError::Cancelled);
+                    pending.finish(&self.shared);
+                }
+            }
         }
     }
 
@@ -830,6 +862,21 @@ impl Driver {
                 pending.finish(&self.shared);
             }
         }
+        // Cut off from the server: said once, and nothing asked of it until it is back.
+        if !broker.connected() {
+            if !self.disconnected
+                && let Some(notices) = &self.maps.notices
+            {
+                notices(&format!(
+                    "waiting for the NATS server at {}: the connection is lost (the client \
+                     reconnects by itself)",
+                    broker.servers
+                ));
+            }
+            self.disconnected = true;
+            return;
+        }
+        self.disconnected = false;
         if !self.cancelled && self.spec.is_ok() && self.renewed.elapsed() >= RENEWAL {
             self.renewed = Instant::now();
             if let Err(error) = self.publish_spec(broker).await {
@@ -852,8 +899,19 @@ impl Driver {
         let Some(notices) = &self.maps.notices else {
             return;
         };
-        let workers = registered_workers(broker).await.unwrap_or_default();
         let servers = &broker.servers;
+        let asked = tokio::time::timeout(Duration::from_secs(2), registered_workers(broker)).await;
+        let workers = match asked.unwrap_or_else(|_| Err("no answer in 2 s".into())) {
+            Ok(workers) => workers,
+            Err(error) => {
+                self.noticed = true;
+                notices(&format!(
+                    "waiting for the NATS server at {servers}: {error} (the client reconnects by \
+                     itself)"
+                ));
+                return;
+            }
+        };
         let refusals: Vec<String> = match &self.spec {
             Ok(spec) => workers
                 .iter()

@@ -35,8 +35,6 @@ use crate::scheduler::Scheduler;
 /// A chunk delivered this many times was taken by workers that all died or stopped before
 /// finishing it: its inputs are reported lost rather than run again.
 pub(crate) const MAX_DELIVERIES: i64 = 3;
-/// A map's chunks are given up after this long without a successful fetch (its producer gone).
-const FETCH_GIVE_UP: Duration = Duration::from_secs(60);
 /// The largest module a worker fetches.
 const MAX_MODULE: usize = 1 << 30;
 
@@ -446,13 +444,20 @@ impl WorkerShared {
         let prepared = self.prepare(&id, &spec, cancel.clone()).await;
         let prepared = Arc::new(prepared);
         let mut running = tokio::task::JoinSet::new();
-        let mut fetched = Instant::now();
         let mut checked = Instant::now();
         let mut chunks = 0u64;
-        while !cancel.is_cancelled() && !self.stopping() && fetched.elapsed() < FETCH_GIVE_UP {
+        // Checks in a row that found no specification: a server that was down longer than its
+        // expiry lost it, and its producer renews it within one renewal of coming back.
+        let mut missing = 0;
+        while !cancel.is_cancelled() && !self.stopping() {
             if checked.elapsed() >= RENEWAL {
                 checked = Instant::now();
-                if !self.map_lives(&id).await {
+                missing = if self.map_lives(&id).await {
+                    0
+                } else {
+                    missing + 1
+                };
+                if missing >= 3 {
                     self.notice(&format!(
                         "map {id}: its producer is gone without a word; its leftovers are removed"
                     ));
@@ -484,7 +489,6 @@ impl WorkerShared {
             };
             match message {
                 Some(Ok(message)) => {
-                    fetched = Instant::now();
                     let chunk = ChunkRun {
                         worker: Arc::clone(&self),
                         map: id.clone(),
@@ -499,7 +503,7 @@ impl WorkerShared {
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
                 // Nothing to take now.
-                None => fetched = Instant::now(),
+                None => {}
             }
             while running.try_join_next().is_some() {}
         }

@@ -50,8 +50,14 @@
 //! nothing was heard of it for 4 s (a running chunk's worker sends a heartbeat every second,
 //! whatever its tasks take, so a long chunk is never handed out twice while its worker lives);
 //! a worker that stops hands its chunks back at once. A chunk delivered a fourth time (three
-//! workers died on it) is not run again: its inputs get [`WorkerLost`] records. Publishing
-//! retries through a server's loss for 15 s, the message id making a retry harmless.
+//! workers died on it) is not run again: its inputs get [`WorkerLost`] records. A chunk is
+//! published by a task of its own, retried until it is stored or the map is cancelled (the
+//! message id makes a retry harmless), so a server's loss, or its restart, holds up nothing
+//! else: the map says once that its connection is lost, and asks nothing of the server until
+//! it is back. A pending chunk whose message is gone while no outcome is left to read (a
+//! worker acknowledged it without publishing) gets `WorkerLost` records too: no map waits for
+//! what will not come. A worker drops a map when its specification is missing at three
+//! checks in a row (its producer died), and removes what the map left.
 //!
 //! Security. A producer chooses the module, its inputs, its limits and which of a worker's
 //! grants it uses; a worker grants only its own `--allow-dir` and `--allow-env` (a map may set

@@ -846,3 +846,38 @@ fn a_map_waits_through_its_server_s_restart_losing_and_duplicating_nothing() {
     assert_stdout(&remote, &expected);
     assert_stderr_has(&remote, "waiting for the NATS server");
 }
+
+#[test]
+fn with_its_server_gone_a_map_still_stops_on_ctrl_c_and_a_worker_on_sigterm() {
+    let mut server = NatsServer::start();
+    let worker = worker(&server.url(), &["-j", "2"], &[]);
+    let map = remote_map(
+        &[PROBE, "--invoke", "nap_then_divide", "--chunksize", "1"],
+        &server.url(),
+        &naps(20, 400),
+    );
+    map.wait_stdout_lines(10, MAP);
+    server.kill();
+    map.wait_stderr_line(PROMPTLY, "`waiting for the NATS server`", |line| {
+        line.contains("waiting for the NATS server")
+    });
+    for (running, signal, code) in [(map, "INT", 130), (worker, "TERM", 0)] {
+        running.signal(signal);
+        let started = Instant::now();
+        let output = running.finish(PROMPTLY);
+        assert_exit(&output, code);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "SIGINT/SIGTERM took {:?}",
+            started.elapsed()
+        );
+        assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+        if code == 130 {
+            let text = crate::cli::stdout(&output);
+            let expected: String = (0..text.lines().count())
+                .map(|i| format!("{i}\n"))
+                .collect();
+            assert_eq!(text, expected, "a prefix of the outputs, in order");
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! The connection to NATS, and the JetStream streams and buckets a cluster map uses, made on
 //! first use by whoever connects first (producer or worker) with the same settings.
 
+use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -148,7 +149,8 @@ fn redacted(url: &str) -> String {
 /// A connection and the streams and buckets on it, with the runtime that drives them: the one
 /// place tokio lives.
 pub(crate) struct Broker {
-    pub(crate) runtime: tokio::runtime::Runtime,
+    /// Taken apart only when the broker is dropped (see its `Drop`).
+    pub(crate) runtime: ManuallyDrop<tokio::runtime::Runtime>,
     client: async_nats::Client,
     pub(crate) jetstream: jetstream::Context,
     pub(crate) chunks: stream::Stream,
@@ -161,6 +163,18 @@ pub(crate) struct Broker {
     pub(crate) max_body: usize,
     /// The servers, for messages.
     pub(crate) servers: String,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        // SAFETY: the runtime is taken once, here, as the broker goes; nothing uses the field
+        // after this.
+        let runtime = unsafe { ManuallyDrop::take(&mut self.runtime) };
+        // The broker's last owner may be one of the runtime's own tasks (a worker's chunk
+        // ending after its worker was dropped), where a runtime cannot be dropped: it is shut
+        // down without waiting instead. Its tasks' work is done or handed back by then.
+        runtime.shutdown_background();
+    }
 }
 
 impl std::fmt::Debug for Broker {
@@ -243,7 +257,7 @@ impl Broker {
         })?;
         let (client, jetstream, made, max_body) = parts;
         Ok(Self {
-            runtime,
+            runtime: ManuallyDrop::new(runtime),
             client,
             jetstream,
             chunks: made.chunks,

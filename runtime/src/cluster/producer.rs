@@ -38,6 +38,9 @@ const DEFAULT_REMOTE_WORKERS: usize = 4;
 /// How often a map looks for chunks acknowledged without their outcomes, and how old a chunk
 /// must be to be looked at.
 const AUDIT: Duration = Duration::from_secs(5);
+/// How long a map's periodic questions to the server (renewing its specification, auditing its
+/// chunks, listing workers) may take: a server lost meanwhile holds up nothing else.
+const ASK_TIME: Duration = Duration::from_secs(2);
 /// How long dropping a map waits for its leftovers to be removed from the broker.
 const CLEANUP_TIME: Duration = Duration::from_secs(10);
 
@@ -855,11 +858,14 @@ impl Driver {
     async fn watch(&mut self, broker: &Broker) {
         if !self.cancelled && self.shared.plan().cancel.is_cancelled() {
             self.cancelled = true;
-            // Workers stop the map's chunks when its specification goes.
-            self.withdraw(broker).await;
             for (_, mut pending) in std::mem::take(&mut self.pending) {
                 pending.fill_rest(&|| TaskError::Cancelled);
                 pending.finish(&self.shared);
+            }
+            // Workers stop the map's chunks when its specification goes (cut off from the
+            // server, it expires instead).
+            if broker.connected() {
+                let _ = tokio::time::timeout(ASK_TIME, self.withdraw(broker)).await;
             }
         }
         // Cut off from the server: said once, and nothing asked of it until it is back.
@@ -879,13 +885,18 @@ impl Driver {
         self.disconnected = false;
         if !self.cancelled && self.spec.is_ok() && self.renewed.elapsed() >= RENEWAL {
             self.renewed = Instant::now();
-            if let Err(error) = self.publish_spec(broker).await {
-                tracing::warn!(map = %self.id, "cannot renew the map's specification: {error}");
+            // Bounded: a server lost meanwhile holds up nothing (the next renewal tries again).
+            match tokio::time::timeout(ASK_TIME, self.publish_spec(broker)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(map = %self.id, "cannot renew the map's specification: {error}");
+                }
+                Err(_) => tracing::debug!(map = %self.id, "renewing the specification timed out"),
             }
         }
         if self.audited.elapsed() >= AUDIT {
             self.audited = Instant::now();
-            self.audit(broker).await;
+            let _ = tokio::time::timeout(ASK_TIME, self.audit(broker)).await;
         }
         // Nothing heard for a while with chunks pending: say why, once each time it happens.
         if self.noticed
@@ -900,7 +911,7 @@ impl Driver {
             return;
         };
         let servers = &broker.servers;
-        let asked = tokio::time::timeout(Duration::from_secs(2), registered_workers(broker)).await;
+        let asked = tokio::time::timeout(ASK_TIME, registered_workers(broker)).await;
         let workers = match asked.unwrap_or_else(|_| Err("no answer in 2 s".into())) {
             Ok(workers) => workers,
             Err(error) => {
@@ -995,6 +1006,11 @@ impl Driver {
     /// Removes what the map leaves on the broker: its specification, consumers, chunks,
     /// outcomes and payloads.
     async fn clean_up(&mut self, broker: &Broker) {
+        // Cut off from the server, nothing can be removed: the map's specification expires,
+        // and its workers remove what it left.
+        if !broker.connected() {
+            return;
+        }
         if !self.cancelled {
             self.withdraw(broker).await;
         }

@@ -304,7 +304,9 @@ impl WorkerShared {
             }
             tokio::select! {
                 _ = renew.tick() => {
-                    if let Err(error) = self.register().await {
+                    // Bounded: a server lost meanwhile holds up nothing (not even a stop).
+                    let renewed = tokio::time::timeout(Duration::from_secs(2), self.register());
+                    if let Ok(Err(error)) = renewed.await {
                         tracing::warn!("cannot renew the registration: {error}");
                     }
                 }
@@ -321,6 +323,11 @@ impl WorkerShared {
                 Some(engine) => served.cancel.cancel_now(engine),
                 None => served.cancel.cancel(),
             }
+        }
+        // Cut off from the server, nothing can be handed back or deregistered: the chunks
+        // come back after their ack wait, and the registration expires.
+        if !self.broker.connected() {
+            return;
         }
         let _ = tokio::time::timeout(Duration::from_secs(10), async {
             while running.join_next().await.is_some() {}

@@ -331,10 +331,10 @@ impl ClusterMaps {
             let workers = registered_workers(broker)
                 .await
                 .map_err(|error| cluster_error(&broker.servers, error))?;
-            let probe = self.spec_for_requests();
+            let Requests { dirs, env } = &self.requests;
             let refusals: Vec<String> = workers
                 .iter()
-                .filter_map(|worker| worker.refusal(&probe))
+                .filter_map(|worker| worker.refusal(dirs, env))
                 .collect();
             if !workers.is_empty() && refusals.len() == workers.len() {
                 return Err(Error::Capability(format!(
@@ -354,25 +354,6 @@ impl ClusterMaps {
         *self.module.lock().unwrap_or_else(PoisonError::into_inner) =
             Some((module.path().to_owned(), hash));
         Ok(())
-    }
-
-    /// A spec holding only the requests, to ask workers whether they grant them.
-    fn spec_for_requests(&self) -> MapSpec {
-        MapSpec {
-            version: WIRE_VERSION,
-            module: String::new(),
-            module_name: String::new(),
-            fuel_metering: false,
-            max_stack: 0,
-            limits: WireLimits::from(&Limits::default()),
-            call: WireCall::Task(String::new()),
-            dirs: self.requests.dirs.clone(),
-            env: self.requests.env.clone(),
-            retries: 0,
-            isolation: Isolation::Task.into(),
-            timed: false,
-            fail_fast: false,
-        }
     }
 
     /// The specification of a map whose state is `shared`.
@@ -926,7 +907,7 @@ impl Driver {
         let refusals: Vec<String> = match &self.spec {
             Ok(spec) => workers
                 .iter()
-                .filter_map(|worker| worker.refusal(spec))
+                .filter_map(|worker| worker.refusal(&spec.dirs, &spec.env))
                 .collect(),
             Err(_) => Vec::new(),
         };

@@ -191,10 +191,10 @@ pub(crate) struct WorkerInfo {
 }
 
 impl WorkerInfo {
-    /// Whether this worker grants everything `spec` asks for; else the first request it does
-    /// not grant, as the map's flag spells it.
-    pub(crate) fn refusal(&self, spec: &MapSpec) -> Option<String> {
-        for dir in &spec.dirs {
+    /// Whether this worker grants every directory and variable a map asks for; else the first
+    /// request it does not grant, as the map's flag spells it.
+    pub(crate) fn refusal(&self, dirs: &[DirRequest], env: &[EnvRequest]) -> Option<String> {
+        for dir in dirs {
             let granted = self.dirs.iter().any(|allowed| {
                 allowed.host == dir.host
                     && allowed.guest == dir.guest
@@ -204,8 +204,7 @@ impl WorkerInfo {
                 return Some(format!("--dir {dir}"));
             }
         }
-        spec.env
-            .iter()
+        env.iter()
             .filter(|variable| variable.value.is_none())
             .find(|variable| !self.env.contains(&variable.key))
             .map(|variable| format!("--env {}", variable.key))
@@ -702,13 +701,13 @@ mod tests {
             value: Some("mine".into()),
         };
         let granted = spec(vec![data.clone()], vec![own_value]);
-        assert_eq!(worker.refusal(&granted), None);
+        assert_eq!(worker.refusal(&granted.dirs, &granted.env), None);
         let writable = DirRequest {
             writable: true,
             ..data.clone()
         };
         assert_eq!(
-            worker.refusal(&spec(vec![writable], Vec::new())).as_deref(),
+            worker.refusal(&[writable], &[]).as_deref(),
             Some("--dir /srv/data::/data:rw")
         );
         let elsewhere = DirRequest {
@@ -716,9 +715,7 @@ mod tests {
             ..data
         };
         assert_eq!(
-            worker
-                .refusal(&spec(vec![elsewhere], Vec::new()))
-                .as_deref(),
+            worker.refusal(&[elsewhere], &[]).as_deref(),
             Some("--dir /etc::/data")
         );
         let workers_own = EnvRequest {
@@ -726,9 +723,7 @@ mod tests {
             value: None,
         };
         assert_eq!(
-            worker
-                .refusal(&spec(Vec::new(), vec![workers_own]))
-                .as_deref(),
+            worker.refusal(&[], &[workers_own]).as_deref(),
             Some("--env HOME")
         );
     }

@@ -401,7 +401,7 @@ impl WorkerShared {
                 return;
             }
         };
-        if let Some(refusal) = self.info.refusal(&spec) {
+        if let Some(refusal) = self.info.refusal(&spec.dirs, &spec.env) {
             self.notice(&format!(
                 "not taking map {id}: it asks for {refusal}, which this worker does not allow"
             ));

@@ -4,7 +4,8 @@
 //! it when asked. With a callback, and for every `map_async`, a thread of the binding's waits
 //! for the outcome (detached from the interpreter), stores it, and hands the result to the
 //! pool's one callback thread, which calls the callbacks in the order results complete, as
-//! multiprocessing's result handler does.
+//! multiprocessing's result handler does. As there, a result is ready (`get`, `wait`, `ready`
+//! return) only once its callback has run, and the pool's `join` waits for every callback.
 
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
@@ -62,6 +63,8 @@ enum Source {
 struct State {
     source: Source,
     finished: Option<Finished>,
+    /// Whether `finished` is there and its callbacks, if any, have run.
+    ready: bool,
     /// The Python value (or exception) made from `finished`, the same object on every `get`.
     converted: Option<Result<Py<PyAny>, Py<PyAny>>>,
 }
@@ -75,35 +78,47 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Stores the outcome, wakes the waiters and queues the callbacks.
+    /// Stores the outcome, and either wakes the waiters or queues the callbacks, which wake
+    /// them once they have run.
     pub(crate) fn finish(self: &Arc<Self>, finished: Finished) {
         self.state
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .finished = Some(finished);
-        self.done.notify_all();
         if self.callbacks.any() {
             self.pool.callbacks.queue(Arc::clone(self));
+        } else {
+            self.make_ready();
         }
+    }
+
+    /// Marks the outcome ready and wakes the waiters.
+    fn make_ready(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .ready = true;
+        self.done.notify_all();
     }
 
     /// Waits up to `slice` for the outcome, detached from the interpreter; whether it is there.
     fn wait_slice(&self, slice: Duration) -> bool {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if state.finished.is_some() {
+        if state.ready {
             return true;
         }
         if let Source::Apply(handle) = &mut state.source {
             if let Some(outcome) = handle.get_timeout(slice) {
                 state.finished = Some(apply_finished(outcome));
+                state.ready = true;
             }
-            return state.finished.is_some();
+            return state.ready;
         }
         let (state, _) = self
             .done
-            .wait_timeout_while(state, slice, |state| state.finished.is_none())
+            .wait_timeout_while(state, slice, |state| !state.ready)
             .unwrap_or_else(PoisonError::into_inner);
-        state.finished.is_some()
+        state.ready
     }
 
     /// The outcome as a Python value or exception, made once.
@@ -171,11 +186,15 @@ impl AsyncResult {
     }
 
     fn with_source(pool: Arc<PoolShared>, source: Source, callbacks: Callbacks) -> Self {
+        if callbacks.any() {
+            pool.callbacks.expect_one();
+        }
         Self {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
                     source,
                     finished: None,
+                    ready: false,
                     converted: None,
                 }),
                 done: Condvar::new(),
@@ -279,13 +298,41 @@ impl AsyncResult {
 }
 
 /// The pool's callback thread, started on first use: it calls each finished result's callback
-/// (or error callback) in the order the results complete.
+/// (or error callback) in the order the results complete, then makes the result ready.
 #[derive(Default)]
 pub(crate) struct CallbackThread {
     queue: OnceLock<Mutex<Sender<Arc<Shared>>>>,
+    /// Results with callbacks whose callbacks have not run yet.
+    pending: Mutex<usize>,
+    /// Signalled when `pending` falls to 0.
+    idle: Condvar,
 }
 
 impl CallbackThread {
+    /// Counts a result whose callbacks are to run.
+    fn expect_one(&self) {
+        *self.pending.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+    }
+
+    /// Counts a result whose callbacks have run.
+    fn done_one(&self) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        *pending = pending.saturating_sub(1);
+        if *pending == 0 {
+            self.idle.notify_all();
+        }
+    }
+
+    /// Waits up to `slice` until every callback expected has run; whether they have.
+    pub(crate) fn wait_idle(&self, slice: Duration) -> bool {
+        let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let (pending, _) = self
+            .idle
+            .wait_timeout_while(pending, slice, |pending| *pending > 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        *pending == 0
+    }
+
     fn queue(&self, result: Arc<Shared>) {
         let sender = self.queue.get_or_init(|| {
             let (sender, results) = mpsc::channel::<Arc<Shared>>();
@@ -294,6 +341,8 @@ impl CallbackThread {
                 .spawn(move || {
                     for result in results {
                         run_callbacks(&result);
+                        result.make_ready();
+                        result.pool.callbacks.done_one();
                     }
                 });
             if let Err(error) = started {
@@ -301,10 +350,15 @@ impl CallbackThread {
             }
             Mutex::new(sender)
         });
-        let _ = sender
+        let sent = sender
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .send(result);
+        // No callback thread: the result is ready without its callbacks (said above).
+        if let Err(mpsc::SendError(result)) = sent {
+            result.make_ready();
+            self.done_one();
+        }
     }
 }
 

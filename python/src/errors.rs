@@ -62,7 +62,7 @@ pub(crate) fn task_error_value<'py>(
         _ => {}
     }
     errors_module(py)?.getattr("_task_error")?.call1((
-        error.to_string(),
+        in_python_words(&error.to_string()),
         error.kind(),
         index,
         attempts,
@@ -94,11 +94,47 @@ pub(crate) fn error(py: Python<'_>, error: &Error) -> PyErr {
     };
     let made = errors_module(py)
         .and_then(|module| module.getattr(class))
-        .and_then(|class| class.call1((error.to_string(),)));
+        .and_then(|class| class.call1((in_python_words(&error.to_string()),)));
     match made {
         Ok(exception) => PyErr::from_value(exception),
         Err(failure) => failure,
     }
+}
+
+/// The library's and the command line's names for a setting, and the package's: a message
+/// raised in Python names what a Python caller sets.
+const PYTHON_WORDS: &[(&str, &str)] = &[
+    (
+        "(EngineBuilder::max_stack, --max-stack)",
+        "(the engine's 512 KiB)",
+    ),
+    ("(Limits::timeout, --timeout)", "(timeout=)"),
+    ("(Limits::fuel, --fuel)", "(fuel=)"),
+    ("(Limits::max_memory, --max-memory)", "(max_memory=)"),
+    ("(--max-memory, Limits::max_memory)", "(max_memory=)"),
+    (
+        "(Limits::max_table_elements, --max-table-elements)",
+        "(the default table limit)",
+    ),
+    (
+        "(--max-table-elements, Limits::max_table_elements)",
+        "(the default table limit)",
+    ),
+    ("(Limits::max_output, --max-output)", "(max_output=)"),
+    (
+        "load it with `Module::from_precompiled_file` or `--allow-precompiled` if you trust its \
+         origin",
+        "give the Python package the wasm module it was compiled from",
+    ),
+];
+
+/// `message` with the Rust and command-line names of settings replaced by the package's.
+fn in_python_words(message: &str) -> String {
+    PYTHON_WORDS
+        .iter()
+        .fold(message.to_owned(), |text, (rust, python)| {
+            text.replace(rust, python)
+        })
 }
 
 /// Converts library results, attached to the interpreter.

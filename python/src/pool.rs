@@ -17,7 +17,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use crate::async_result::{self, AsyncResult, Callbacks};
 use crate::errors::{self, IntoPyResult};
 use crate::module::{EngineKind, ModuleArg, ModuleCacheByPath};
-use crate::sandbox::{LimitArgs, Sandbox};
+use crate::sandbox::{LimitArgs, Sandbox, Size};
 use crate::stream::{self, Call, Encode, MapSpec, Outcomes, POLL};
 
 /// Where a pool is in its life, as multiprocessing's.
@@ -286,10 +286,10 @@ impl Pool {
     fn new(
         py: Python<'_>,
         processes: Option<usize>,
-        max_memory: Option<u64>,
+        max_memory: Option<Size>,
         timeout: Option<f64>,
         fuel: Option<u64>,
-        max_output: Option<u64>,
+        max_output: Option<Size>,
         dirs: Option<&Bound<'_, PyAny>>,
         env: Option<&Bound<'_, PyDict>>,
         retries: u32,
@@ -598,11 +598,14 @@ impl Pool {
             return Err(PyValueError::new_err("Pool is still running"));
         }
         let pool = self.shared.current();
+        let shared = Arc::clone(&self.shared);
         let (done, finished) = mpsc::channel();
         std::thread::Builder::new()
             .name("hecaton-py-join".into())
             .spawn(move || {
                 pool.join();
+                // As multiprocessing's: the callbacks of the work it ran have run too.
+                while !shared.callbacks.wait_idle(POLL) {}
                 let _ = done.send(());
             })
             .map_err(errors::thread_error)?;

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::errors::{self, IntoPyResult};
 use crate::module::{ModuleArg, ModuleCacheByPath};
-use crate::sandbox::{LimitArgs, Sandbox};
+use crate::sandbox::{LimitArgs, Sandbox, Size};
 use crate::stream::{self, Output};
 
 /// What the process runs.
@@ -153,10 +153,10 @@ impl Process {
         module: ModuleArg,
         task: String,
         args: Option<&Bound<'_, PyAny>>,
-        max_memory: Option<u64>,
+        max_memory: Option<Size>,
         timeout: Option<f64>,
         fuel: Option<u64>,
-        max_output: Option<u64>,
+        max_output: Option<Size>,
         dirs: Option<&Bound<'_, PyAny>>,
         env: Option<&Bound<'_, PyDict>>,
         retries: u32,
@@ -191,10 +191,10 @@ impl Process {
         module: ModuleArg,
         args: Option<Vec<String>>,
         stdin: Option<&Bound<'_, PyAny>>,
-        max_memory: Option<u64>,
+        max_memory: Option<Size>,
         timeout: Option<f64>,
         fuel: Option<u64>,
-        max_output: Option<u64>,
+        max_output: Option<Size>,
         dirs: Option<&Bound<'_, PyAny>>,
         env: Option<&Bound<'_, PyDict>>,
         retries: u32,

@@ -22,10 +22,35 @@ pub(crate) struct Sandbox {
 /// The limit keywords, as Python passed them.
 #[derive(Default)]
 pub(crate) struct LimitArgs {
-    pub(crate) max_memory: Option<u64>,
+    pub(crate) max_memory: Option<Size>,
     pub(crate) timeout: Option<f64>,
     pub(crate) fuel: Option<u64>,
-    pub(crate) max_output: Option<u64>,
+    pub(crate) max_output: Option<Size>,
+}
+
+/// A size keyword: a number of bytes, or a string with its unit (`"16MiB"`, as the command
+/// line takes it: `hecaton.parse_size`'s rules).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Size(pub(crate) u64);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Size {
+    type Error = PyErr;
+
+    fn extract(value: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(text) = value.extract::<String>() {
+            return hecaton::parse_size(&text)
+                .map(Self)
+                .map_err(PyValueError::new_err);
+        }
+        value.extract::<u64>().map(Self).map_err(|_| {
+            PyTypeError::new_err(format!(
+                "a size is a number of bytes or a string like \"16MiB\", not {}",
+                value
+                    .repr()
+                    .map_or_else(|_| "this".into(), |repr| repr.to_string())
+            ))
+        })
+    }
 }
 
 impl Sandbox {
@@ -36,10 +61,10 @@ impl Sandbox {
         env: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let mut limits = Limits::default();
-        if let Some(bytes) = limit_args.max_memory {
+        if let Some(Size(bytes)) = limit_args.max_memory {
             limits = limits.max_memory(bytes);
         }
-        if let Some(bytes) = limit_args.max_output {
+        if let Some(Size(bytes)) = limit_args.max_output {
             limits = limits.max_output(bytes);
         }
         if let Some(seconds) = limit_args.timeout {

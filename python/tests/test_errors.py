@@ -59,6 +59,20 @@ def test_kind_details(tools, guests, fixture):
     assert exit.exit_code == 42
 
 
+def test_sizes_take_units_and_messages_name_python_keywords(tools):
+    memory = failure({"max_memory": "1MiB"}, lambda pool: pool.map(tools, "grow", [100]))
+    assert memory.limit == 1 << 20
+    assert "(max_memory=)" in str(memory) and "Limits::" not in str(memory)
+    timeout = failure({"timeout": 0.2}, lambda pool: pool.map(tools, "spin_on_zero", [0]))
+    assert "(timeout=)" in str(timeout) and "--timeout" not in str(timeout)
+    with hecaton.Pool(1, max_output="64B") as pool:
+        with pytest.raises(hecaton.OutputLimit):
+            pool.map(tools, "echo", ["y" * 100])
+    for bad in ["64", "12 parsecs", -1, 1.5]:
+        with pytest.raises((ValueError, TypeError, OverflowError)):
+            hecaton.Pool(1, max_memory=bad)
+
+
 def test_nonzero_exit_of_a_command(guests):
     error = failure({}, lambda pool: pool.map_command(guests["echo"], [b"a", b"b"], args=["exit=3"], fail_nonzero=True))
     assert type(error) is hecaton.NonZeroExit

@@ -210,6 +210,30 @@ def test_apply_async_callbacks(tools):
     assert len(errors) == 1 and isinstance(errors[0], hecaton.Trap)
 
 
+def test_a_callback_has_run_before_get_wait_and_join_return(tools):
+    # multiprocessing runs a result's callback before the result is ready; the regression: `get`
+    # returned before its callback in most calls, and `join` before the callbacks of the work.
+    for trial in range(5):
+        seen = []
+        with hecaton.Pool(2) as pool:
+            for x in range(40):
+                result = pool.apply_async(tools, "square", (x,), callback=seen.append)
+                assert result.get(10) == x * x
+                assert seen[-1] == x * x, f"trial {trial}: get returned before the callback"
+                waited = pool.apply_async(tools, "square", (x,), callback=seen.append)
+                waited.wait(10)
+                assert waited.ready() and seen[-1] == x * x
+            filled = []
+            for x in range(100):
+                pool.apply_async(tools, "square", (x,), callback=filled.append)
+            mapped = []
+            pool.map_async(tools, "square", range(10), callback=mapped.append)
+            pool.close()
+            pool.join()
+            assert len(filled) == 100, f"trial {trial}: join returned before the callbacks"
+            assert mapped == [[x * x for x in range(10)]]
+
+
 def test_map_async_and_starmap_async(tools):
     got = []
     with hecaton.Pool(2) as pool:

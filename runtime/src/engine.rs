@@ -11,6 +11,8 @@ use std::thread;
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::memory_reset::{self, MemoryReset, ResetCheck};
+use crate::stack;
 
 /// How often the epoch advances: the resolution of timeouts. Cancellation does not wait for a
 /// tick (it advances the epoch itself).
@@ -26,63 +28,7 @@ pub struct Engine {
     inner: wasmtime::Engine,
     fuel: bool,
     max_stack: usize,
-    memory_reset: MemoryReset,
-}
-
-/// How a pooling slot's linear memory is made fresh again between the tasks that use it, chosen
-/// once per engine (see [`Engine::memory_reset`]). Either way the next task sees the module's
-/// initial memory and nothing of the previous task's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum MemoryReset {
-    /// Linux's `PAGEMAP_SCAN` ioctl (6.7+) finds the pages the task dirtied, which are rewritten
-    /// in place (up to 2 MiB of them; the rest are returned to the kernel): the fast way, used
-    /// when no swap is active.
-    PagemapScan,
-    /// The first 2 MiB of the memory are rewritten whatever the task touched, and every page
-    /// beyond is returned to the kernel with `madvise(MADV_DONTNEED)` (faulting back in, as zeros
-    /// or the module's image, when the next task touches it): used when swap is active (or the
-    /// kernel has no `PAGEMAP_SCAN`, or `/proc/swaps` cannot be read).
-    Madvise,
-}
-
-impl MemoryReset {
-    /// A short name: `pagemap-scan` or `madvise`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::PagemapScan => "pagemap-scan",
-            Self::Madvise => "madvise",
-        }
-    }
-
-    /// The reset for this machine: `PAGEMAP_SCAN` only when the kernel has it and `/proc/swaps`
-    /// (read once, here) lists no swap.
-    fn for_this_machine() -> Self {
-        let swaps = std::fs::read_to_string("/proc/swaps").ok();
-        Self::choose(
-            swaps.as_deref(),
-            wasmtime::PoolingAllocationConfig::is_pagemap_scan_available(),
-        )
-    }
-
-    /// The decision, given the text of `/proc/swaps` (`None` when it could not be read) and
-    /// whether the kernel has `PAGEMAP_SCAN`.
-    fn choose(swaps: Option<&str>, pagemap_scan_available: bool) -> Self {
-        // `/proc/swaps` is a header line, then one line per active swap area.
-        let no_swap =
-            swaps.is_some_and(|text| text.lines().skip(1).all(|line| line.trim().is_empty()));
-        if no_swap && pagemap_scan_available {
-            Self::PagemapScan
-        } else {
-            Self::Madvise
-        }
-    }
-}
-
-impl std::fmt::Display for MemoryReset {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str(self.name())
-    }
+    reset_check: ResetCheck,
 }
 
 /// Settings for an [`Engine`]; made by [`Engine::builder`].
@@ -105,7 +51,8 @@ impl EngineBuilder {
     }
 
     /// Bytes of native stack wasm code may use before it traps with a stack overflow (default
-    /// [`DEFAULT_MAX_STACK`]).
+    /// [`DEFAULT_MAX_STACK`]; at least 1, at most [`MAX_STACK`](crate::MAX_STACK)). The threads
+    /// that run this engine's tasks are sized for it.
     pub fn max_stack(mut self, bytes: usize) -> Self {
         self.max_stack = bytes;
         self
@@ -114,19 +61,24 @@ impl EngineBuilder {
     /// Makes the engine and starts its epoch thread.
     ///
     /// # Errors
-    /// [`Error::Engine`] when wasmtime rejects the configuration on this machine, or
-    /// [`Error::Thread`] when the epoch thread cannot start.
+    /// [`Error::Config`] for a stack limit out of range, [`Error::Engine`] when wasmtime
+    /// rejects the configuration on this machine, or [`Error::Thread`] when the epoch thread
+    /// cannot start.
     pub fn build(self) -> Result<Engine, Error> {
-        let memory_reset = MemoryReset::for_this_machine();
-        tracing::debug!("engine: memory reset {memory_reset}");
-        let inner = wasmtime::Engine::new(&config(&self, memory_reset))
-            .map_err(|error| Error::Engine(format!("{error:#}")))?;
+        stack::check_limit(self.max_stack)?;
+        let (inner, reset_check) = memory_reset::first_that_works(
+            MemoryReset::for_this_machine(),
+            |reset| wasmtime_engine(&self, reset),
+            |engine| memory_reset::check(engine, memory_reset::Between::Reset),
+        )
+        .map_err(Error::Engine)?;
+        tracing::debug!("engine: memory reset {reset_check}");
         spawn_epoch_ticker(&inner)?;
         Ok(Engine {
             inner,
             fuel: self.fuel,
             max_stack: self.max_stack,
-            memory_reset,
+            reset_check,
         })
     }
 }
@@ -160,9 +112,17 @@ impl Engine {
     }
 
     /// How this engine makes a pooling slot's memory fresh between tasks: decided when the
-    /// engine was made, by whether the machine had swap active then (`hecaton -v` logs it).
+    /// engine was made, by whether the machine had swap active then and by the reset's own
+    /// check ([`Engine::reset_check`]; `hecaton -v` and `--stats` show it).
     pub fn memory_reset(&self) -> MemoryReset {
-        self.memory_reset
+        self.reset_check.reset()
+    }
+
+    /// What the memory reset's check found when the engine was made: a canary written into a
+    /// pooled slot, read back by the next instance in that slot as the initial image. A reset
+    /// that fails it is not used.
+    pub fn reset_check(&self) -> &ResetCheck {
+        &self.reset_check
     }
 
     /// The process-wide engine, made on first use; what [`Module::from_file`](crate::Module::from_file)
@@ -189,13 +149,25 @@ impl Engine {
     }
 }
 
+/// A wasmtime engine of hecaton's configuration with `memory_reset`.
+pub(crate) fn wasmtime_engine(
+    settings: &EngineBuilder,
+    memory_reset: MemoryReset,
+) -> Result<wasmtime::Engine, String> {
+    wasmtime::Engine::new(&config(settings, memory_reset)).map_err(|error| format!("{error:#}"))
+}
+
 /// Every wasmtime knob hecaton sets, one comment each.
 fn config(settings: &EngineBuilder, memory_reset: MemoryReset) -> wasmtime::Config {
     let mut config = wasmtime::Config::new();
     // Deterministic CPU budgets, only when asked for: metering slows every task.
     config.consume_fuel(settings.fuel);
-    // A deep recursion traps as a stack overflow at this depth instead of exhausting the thread.
+    // A deep recursion traps as a stack overflow at this depth instead of exhausting the thread
+    // (every thread that runs wasm is sized for it: `stack`).
     config.max_wasm_stack(settings.max_stack);
+    // Only async calls run on the async stack, and hecaton makes none (its pooling allocator
+    // keeps no async stacks: `pooling`); wasmtime still refuses a wasm stack larger than it.
+    config.async_stack_size(settings.max_stack);
     // Timeouts and cancellation: compiled code checks the epoch at loop headers and function
     // entries; cheaper than fuel and independent of what the task executes.
     config.epoch_interruption(true);
@@ -246,6 +218,9 @@ fn pooling(memory_reset: MemoryReset) -> wasmtime::PoolingAllocationConfig {
     // GC heaps (exception objects, GC structs) come from slots of their own, one per store
     // that needs one.
     pooling.total_gc_heaps(1000);
+    // No async stacks: hecaton calls wasm synchronously, on threads of its own (`stack`). By
+    // default the pool reserves and guards 1000 of them at engine start.
+    pooling.total_stacks(0);
     // A module may define several memories and tables (multi-memory, reference types): the
     // limits that matter are the task's, across all of them (`Limits`); these only size each
     // instance's bookkeeping, a few bytes per slot.
@@ -262,17 +237,14 @@ fn pooling(memory_reset: MemoryReset) -> wasmtime::PoolingAllocationConfig {
     // resident and rewrites only the pages the task dirtied, instead of an `madvise` that
     // returns every page to the kernel and faults it back in for the next task: fewer system
     // calls and page faults per task, and less contention on the process's memory-map lock
-    // between workers. But wasmtime 48's scan asks for dirty pages that are *present*
-    // (`PAGE_IS_PRESENT`; wasmtime PR #14357): a dirty page the kernel has swapped out is a
-    // swap entry, not present, so it is skipped: neither rewritten nor (unless the scan stopped
-    // before reaching it) decommitted, and when it is read back the next task in the slot sees
-    // the previous task's data. So the scan
-    // is used only when `/proc/swaps` lists no swap when the engine is made; a swap turned on
-    // later is not seen, and neither is a page the kernel is migrating at the very moment of a
-    // scan (a migration entry is not present either: compaction or NUMA balancing, a window of
-    // microseconds). The scan also reports at most 32 dirty regions and decommits everything
-    // after the 32nd: correct, but a guest that dirties many scattered pages faults most of them
-    // back in on every task (bench section 8 measures it).
+    // between workers. wasmtime 48.0.0-48.0.10 asked only for dirty pages that are *present*:
+    // a dirty page swapped out or being migrated (a swap or migration entry) was skipped, and
+    // the next task in the slot could read it; and they stopped after 32 dirty regions. 48.0.11
+    // (which hecaton builds with: `patches/` in the workspace) asks for written pages that are
+    // present *or* swapped and resumes the scan. hecaton still uses the scan only when
+    // `/proc/swaps` lists no swap (defence in depth: a fix of one release), and every engine
+    // checks its reset once when it is made (`memory_reset`): a reset that lets a canary
+    // through is not used.
     //
     // Without the scan, wasmtime's reset (`pagemap_disabled::reset_with_pagemap`, in
     // wasmtime 48's `runtime/vm`) rewrites the first `keep_resident` bytes of the memory whatever
@@ -306,33 +278,4 @@ fn spawn_epoch_ticker(engine: &wasmtime::Engine) -> Result<(), Error> {
         })
         .map(drop)
         .map_err(Error::Thread)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::MemoryReset;
-
-    const HEADER: &str = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
-
-    #[test]
-    fn pagemap_scan_only_without_swap() {
-        let with_swap = format!("{HEADER}/swapfile  file  4194300  0  -2\n");
-        assert_eq!(
-            MemoryReset::choose(Some(HEADER), true),
-            MemoryReset::PagemapScan
-        );
-        assert_eq!(
-            MemoryReset::choose(Some(&with_swap), true),
-            MemoryReset::Madvise
-        );
-        assert_eq!(
-            MemoryReset::choose(Some(HEADER), false),
-            MemoryReset::Madvise
-        );
-        assert_eq!(
-            MemoryReset::choose(None, true),
-            MemoryReset::Madvise,
-            "unreadable: assume swap"
-        );
-    }
 }

@@ -107,6 +107,7 @@ mod error;
 mod isolation;
 mod layout;
 mod map;
+mod memory_reset;
 mod module;
 mod output;
 mod placeholders;
@@ -116,17 +117,18 @@ mod proposals;
 mod run;
 mod sandbox;
 mod scheduler;
+mod size;
 mod snapshot;
+mod stack;
 mod text;
 
 pub use abi::{NumType, Numbers};
 pub use cache::{CACHE_DIR_ENV, ModuleCache, UntrustedCache};
-pub use engine::{
-    DEFAULT_MAX_STACK, EPOCH_TICK, Engine, EngineBuilder, MAX_TABLE_ELEMENTS, MemoryReset,
-};
+pub use engine::{DEFAULT_MAX_STACK, EPOCH_TICK, Engine, EngineBuilder, MAX_TABLE_ELEMENTS};
 pub use error::{Error, TaskError};
 pub use isolation::Isolation;
 pub use map::Outcome;
+pub use memory_reset::{MemoryReset, ResetCheck};
 pub use module::{Module, TaskKind};
 pub use output::{CommandOutput, TaskOutput};
 pub use placeholders::Placeholders;
@@ -140,6 +142,8 @@ pub use sandbox::{
     Access, Capabilities, DEFAULT_MAX_MEMORY, DEFAULT_MAX_OUTPUT, DEFAULT_MAX_TABLE_ELEMENTS,
     Limits, Scratch, Stdio,
 };
+pub use size::parse_size;
+pub use stack::MAX_STACK;
 pub use text::{printable, to_json_line};
 /// wasmtime's trap codes, as [`TaskError::Trap`] reports them.
 pub use wasmtime::Trap;

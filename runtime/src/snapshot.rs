@@ -20,6 +20,7 @@ use crate::error::{Error, TaskError};
 use crate::module::{Module, TaskKind};
 use crate::run::{self, Live};
 use crate::sandbox::{CancelFlag, Capabilities, Identity, Limits, Policy};
+use crate::stack;
 
 impl Module {
     /// Runs export `initializer` (type `(func)`) once, in a fresh instance under the default
@@ -114,8 +115,12 @@ impl Module {
             capabilities: Arc::new(capabilities.clone()),
         };
         policy.check(probe.engine(), probe.path())?;
-        let mut live = initialized(&probe, initializer, &policy)
-            .map_err(|failure| fail(format!("the initializer failed: {failure}"), Some(failure)))?;
+        // The caller's thread may be too small for the engine's wasm stack: the initializer runs
+        // on a thread sized for it.
+        let mut live = stack::run_on_wasm_thread(probe.engine().max_stack(), || {
+            initialized(&probe, initializer, &policy)
+        })?
+        .map_err(|failure| fail(format!("the initializer failed: {failure}"), Some(failure)))?;
         let mut state = Initialized {
             live: &mut live,
             missing: None,

@@ -881,3 +881,49 @@ fn with_its_server_gone_a_map_still_stops_on_ctrl_c_and_a_worker_on_sigterm() {
         }
     }
 }
+
+/// The regression: `map --max-stack 2MiB --nats` aborted every worker of the cluster, and the
+/// map then waited forever.
+#[test]
+fn a_stack_limit_near_two_mib_runs_on_workers_and_one_past_a_workers_ceiling_is_refused() {
+    let server = NatsServer::start();
+    let mut roomy = worker(&server.url(), &[], &[]);
+    let rec = fixture("recursion-calls-wasi.wat");
+    let rec = rec.to_str().unwrap();
+    for stack in ["2040KiB", "2MiB", "64MiB"] {
+        let ran = remote_map(
+            &[rec, "--invoke", "rec", "--max-stack", stack, "--keep-going"],
+            &server.url(),
+            b"1\n2\n",
+        )
+        .finish(PROMPTLY);
+        assert_exit(&ran, 1);
+        assert_eq!(
+            String::from_utf8_lossy(&ran.stdout)
+                .matches("stack_overflow")
+                .count(),
+            2,
+            "--max-stack {stack}: {}",
+            String::from_utf8_lossy(&ran.stdout)
+        );
+        assert!(
+            roomy.is_running(),
+            "the worker lives on after --max-stack {stack}"
+        );
+    }
+    // A cluster whose one worker runs stacks of at most 1 MiB.
+    let server = NatsServer::start();
+    let _small = worker(&server.url(), &["--max-stack", "1MiB"], &[]);
+    let refused = remote_map(
+        &[rec, "--invoke", "rec", "--max-stack", "2MiB"],
+        &server.url(),
+        b"1\n",
+    )
+    .finish(PROMPTLY);
+    assert_exit(&refused, 2);
+    assert_stdout(&refused, "");
+    assert_stderr_has(
+        &refused,
+        "--max-stack 2097152 bytes (it runs at least 1, at most 1048576)",
+    );
+}

@@ -29,6 +29,9 @@ mod corpus;
 mod freshness;
 // Fuzz target: wasm-smith modules, mutants and garbage loaded and run: typed, within limits.
 mod fuzz_modules;
+// Fuzz target: limit values from their edges and at random, on guests pushing each limit:
+// refused or obeyed, never a crash.
+mod fuzz_limits;
 // Fuzz target: hostile payloads and lying records, read by the library and written by the CLI.
 mod fuzz_results;
 // The fuzz targets' seeded generator, budget (HECATON_FUZZ_SECONDS, HECATON_FUZZ_SEED), kinds.
@@ -46,6 +49,9 @@ mod languages;
 mod failure_kinds;
 // What hecaton writes is its own: forged lines, control characters, non-UTF-8, capped streams.
 mod hostile_output;
+// Every limit flag over its whole range, the stack limit above all: a documented outcome, never
+// a signal.
+mod limits;
 // Every load error is reported at load time, naming the file and the export or import.
 mod loading;
 // A command mapped as GNU parallel maps a program: `--` and `:::`, `{}` and `{#}`, --raw,

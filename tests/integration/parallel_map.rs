@@ -73,7 +73,10 @@ fn with_fixed_arguments_after_dashes_the_inputs_come_from_stdin() {
 
 #[test]
 fn a_command_input_that_is_not_text_is_bad_input_naming_its_line() {
-    let output = hecaton(&["map", ECHO, "--arg", "--keep-going"], b"\"ok\"\n[1, 2]\n");
+    let output = hecaton(
+        &["map", ECHO, "--arg", "--keep-going"],
+        b"\"ok\"\n\xff\xfe\n",
+    );
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let records = records(&output);
     assert_eq!(records[1]["error"]["kind"], "bad_input");
@@ -82,6 +85,23 @@ fn a_command_input_that_is_not_text_is_bad_input_naming_its_line() {
     assert!(
         message.contains("line 2") && message.contains("--lines"),
         "{message}"
+    );
+}
+
+#[test]
+fn a_command_takes_plain_lines_as_parallel_does_and_decodes_a_json_string() {
+    let output = hecaton(
+        &["map", ECHO, "--arg"],
+        b"photos/a b.svg\n[1, 2]\n\"two\\nlines\"\n{\"k\": 1}\n",
+    );
+    assert_eq!(
+        command_stdouts(&output),
+        [
+            "photos/a b.svg\n",
+            "[1, 2]\n",
+            "two\nlines\n",
+            "{\"k\": 1}\n"
+        ]
     );
 }
 
@@ -215,7 +235,47 @@ fn scratch_folders_are_removed_when_there_are_no_results() {
     }
     let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+    // And the map says so, with the flag that would have kept them.
+    assert!(
+        stderr(&output).contains("add --results DIR (input N's files are then in DIR/N/out)"),
+        "{}",
+        stderr(&output)
+    );
     std::fs::remove_dir_all(tmp).unwrap();
+}
+
+#[test]
+fn a_symbolic_link_a_guest_planted_in_its_scratch_folder_is_not_kept_under_results() {
+    let dir = folder("scratch-symlink");
+    let results = dir.join("out");
+    let output = hecaton(
+        &[
+            "map",
+            ECHO,
+            "--scratch",
+            "/work",
+            "--results",
+            results.to_str().unwrap(),
+            "--",
+            "link=/work/passwd=../../../../../../../../etc/passwd",
+            "write=/work/made.txt={}",
+            ":::",
+            "a",
+        ],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        records(&output)[0]["exit_code"],
+        0,
+        "the guest made its link"
+    );
+    assert_eq!(read(results.join("0/work/made.txt")), b"a");
+    assert!(
+        std::fs::symlink_metadata(results.join("0/work/passwd")).is_err(),
+        "the planted link is gone"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -314,4 +374,68 @@ fn replace_leaves_an_arguments_own_braces_as_written() {
     // Without it, GNU parallel's `{}` stands for the input.
     let output = hecaton(&["map", ECHO, "--", "d = {}", ":::", "x"], b"");
     assert_eq!(command_stdouts(&output), ["d = x\n"]);
+}
+
+#[test]
+fn parallels_separators_are_taken_as_parallel_takes_them_or_refused_by_name() {
+    // `:::` opening the inputs, without `--`: the inputs follow it.
+    let output = hecaton(&["map", ECHO, "--arg", ":::", "a", "b"], b"");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(command_stdouts(&output), ["a\n", "b\n"]);
+    let output = hecaton(&["map", SQUARE, "--invoke", "square", ":::", "2", "3"], b"");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "4\n9\n");
+    // A second `:::` (parallel: the cartesian product), `::::` (parallel: inputs from files)
+    // and the linked `:::+`: refused naming the spelling, nothing run.
+    for (args, named) in [
+        (&["--", "{}", ":::", "a", ":::", "b"][..], "a second `:::`"),
+        (&["--", "{}", "::::", "list.txt"][..], "`::::`"),
+        (&["--arg", ":::", "a", ":::", "b"][..], "a second `:::`"),
+        (&["--", "{}", ":::", "a", ":::+", "b"][..], "`:::+`"),
+    ] {
+        let mut all = vec!["map", ECHO];
+        all.extend_from_slice(args);
+        let output = hecaton(&all, b"");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert_eq!(stdout(&output), "", "{args:?}");
+        assert_stderr_has(&output, named);
+    }
+}
+
+#[test]
+fn a_scratch_folder_at_a_granted_directorys_guest_path_is_refused() {
+    let granted = folder("scratch-over-dir");
+    let dir = format!("{}::/out", granted.display());
+    for scratch in ["/out", "/out/"] {
+        let output = hecaton(
+            &[
+                "map",
+                ECHO,
+                "--dir",
+                &dir,
+                "--scratch",
+                scratch,
+                "--",
+                "{}",
+                ":::",
+                "a",
+            ],
+            b"",
+        );
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        assert_stderr_has(&output, "one guest path, one folder");
+    }
+    let twice = hecaton(
+        &[
+            "map", ECHO, "--dir", &dir, "--dir", &dir, "--", "{}", ":::", "a",
+        ],
+        b"",
+    );
+    assert_eq!(twice.status.code(), Some(2), "{}", stderr(&twice));
+    assert_stderr_has(&twice, "already granted at /out");
 }

@@ -213,16 +213,18 @@ fn memory_limit_violated_by_a_growth_bomb() {
 }
 
 #[test]
-fn memory_limit_violated_by_a_huge_initial_memory() {
-    let outcome = run_limited::<i32>(
-        &load(fixture("memory-huge-initial.wat")),
-        "noop",
-        Limits::default(),
-    );
+fn a_memory_that_starts_above_the_limit_is_refused_before_any_task_and_obeyed_at_it() {
+    let module = load(fixture("memory-huge-initial.wat"));
+    let refused = Process::builder(&module)
+        .limits(Limits::default())
+        .spawn("noop", &());
     assert!(
-        matches!(outcome, Err(TaskError::MemoryLimit { requested, .. }) if requested == 1 << 30),
-        "{outcome:?}"
+        matches!(&refused, Err(hecaton::Error::Config(message))
+            if message.contains("starts at 1073741824 bytes")),
+        "{refused:?}"
     );
+    let outcome = run_limited::<i32>(&module, "noop", Limits::default().max_memory(1 << 30));
+    assert_eq!(outcome, Ok(0));
 }
 
 #[test]

@@ -15,6 +15,13 @@ fn unreachable_is_a_trap_with_its_code_and_backtrace() {
     let (trap, backtrace) = trap_of("trap-unreachable.wat", "boom", &serde_json::json!(null));
     assert_eq!(trap, hecaton::Trap::UnreachableCodeReached);
     assert!(!backtrace.is_empty());
+    let error = TaskError::Trap { trap, backtrace };
+    assert_eq!(
+        error.to_string().matches("wasm backtrace:").count(),
+        1,
+        "one heading, hecaton's: {error}"
+    );
+    assert!(error.to_string().contains("\n    0: "), "a frame: {error}");
 }
 
 #[test]

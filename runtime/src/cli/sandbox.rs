@@ -24,7 +24,7 @@ pub(crate) struct SandboxArgs {
     /// Fuel a task may burn, a deterministic CPU budget (~1 per wasm instruction) [default: none].
     #[arg(long, value_name = "UNITS", help_heading = LIMITS)]
     fuel: Option<u64>,
-    /// Native stack wasm code may use before a stack overflow [default: 512KiB].
+    /// Native stack wasm code may use before a stack overflow [default: 512KiB; at most 64MiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = LIMITS)]
     #[serde(deserialize_with = "size")]
     max_stack: Option<u64>,
@@ -98,7 +98,7 @@ impl SandboxArgs {
     pub(crate) fn engine(&self) -> anyhow::Result<Engine> {
         let settings = self;
         let max_stack = match settings.max_stack {
-            Some(bytes) => usize::try_from(bytes).context("--max-stack is too large")?,
+            Some(bytes) => max_stack(bytes)?,
             None => hecaton::DEFAULT_MAX_STACK,
         };
         Ok(Engine::builder()
@@ -157,6 +157,17 @@ impl SandboxArgs {
     }
 }
 
+/// A `--max-stack` in range: at least 1 byte, at most [`hecaton::MAX_STACK`].
+pub(crate) fn max_stack(bytes: u64) -> anyhow::Result<usize> {
+    match usize::try_from(bytes) {
+        Ok(bytes) if (1..=hecaton::MAX_STACK).contains(&bytes) => Ok(bytes),
+        _ => bail!(
+            "--max-stack {bytes} bytes: at least 1 byte, at most {} (64MiB)",
+            hecaton::MAX_STACK
+        ),
+    }
+}
+
 /// A directory flag's parts, `HOST[::GUEST][:rw|:ro]`: GUEST defaults to HOST, access to
 /// read-only.
 pub(crate) fn dir_spec(dir: &str) -> (&str, &str, Access) {
@@ -169,20 +180,12 @@ pub(crate) fn dir_spec(dir: &str) -> (&str, &str, Access) {
     (host, guest, access)
 }
 
-/// A size in a config file: a number of bytes, or a string with a unit.
+/// A size in a config file: a string with a unit (`"64MiB"`), as on the command line.
 fn size<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Size {
-        Bytes(u64),
-        Text(String),
-    }
-    match <Size as serde::Deserialize>::deserialize(deserializer)? {
-        Size::Bytes(bytes) => Ok(Some(bytes)),
-        Size::Text(text) => parse_size(&text)
-            .map(Some)
-            .map_err(serde::de::Error::custom),
-    }
+    let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+    parse_size(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// A duration in a config file: a string with a unit.
@@ -195,31 +198,9 @@ fn duration<'de, D: serde::Deserializer<'de>>(
         .map_err(serde::de::Error::custom)
 }
 
-/// A size in bytes: a number with an optional unit (B, KB, KiB, MB, MiB, GB, GiB).
+/// A size in bytes with its unit, as [`hecaton::parse_size`] reads it.
 pub(crate) fn parse_size(text: &str) -> anyhow::Result<u64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .with_context(|| format!("`{text}` is not a size like 64MiB"))?;
-    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1_000,
-        "kib" => 1 << 10,
-        "m" | "mb" => 1_000_000,
-        "mib" => 1 << 20,
-        "g" | "gb" => 1_000_000_000,
-        "gib" => 1 << 30,
-        other => {
-            bail!("unknown size unit `{other}` in `{text}` (use B, KB, KiB, MB, MiB, GB, GiB)")
-        }
-    };
-    number
-        .checked_mul(scale)
-        .with_context(|| format!("`{text}` is too large"))
+    hecaton::parse_size(text).map_err(anyhow::Error::msg)
 }
 
 /// A duration: a number with a unit (ms, s, m, h), e.g. 500ms or 2s.
@@ -252,7 +233,11 @@ mod tests {
     fn sizes_take_human_units() {
         assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);
         assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
-        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert_eq!(parse_size("4096B").unwrap(), 4096);
+        assert!(
+            parse_size("64").is_err(),
+            "a size needs a unit, as a duration does"
+        );
         assert_eq!(parse_size("2 KB").unwrap(), 2000);
         assert!(parse_size("12 parsecs").is_err());
         assert!(parse_size("MiB").is_err());

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use hecaton::{MemoryReset, Outcome};
+use hecaton::{Outcome, ResetCheck};
 
 /// Buckets of task time grow by 2%: p99 is exact to 2%, for any number of tasks.
 const BUCKET_GROWTH: f64 = 1.02;
@@ -17,14 +17,14 @@ pub(crate) struct Stats {
     histogram: Vec<u64>,
     peak_memory: u64,
     /// How the engine resets pooled memory between tasks.
-    memory_reset: MemoryReset,
+    memory_reset: ResetCheck,
     /// How long loading the module took (a compile, or a read from the compile cache).
     load_time: Duration,
 }
 
 impl Stats {
     /// Figures of a map whose module took `load_time` to load; the map's wall time starts now.
-    pub(crate) fn new(memory_reset: MemoryReset, load_time: Duration) -> Self {
+    pub(crate) fn new(memory_reset: ResetCheck, load_time: Duration) -> Self {
         Self {
             memory_reset,
             load_time,
@@ -84,7 +84,7 @@ impl Stats {
             human(mean),
             human(self.percentile(0.99)),
             self.peak_memory as f64 / (1 << 20) as f64,
-            self.memory_reset.name(),
+            self.memory_reset,
         )
     }
 
@@ -139,7 +139,8 @@ mod tests {
 
     #[test]
     fn p99_and_failures_by_kind() {
-        let mut stats = Stats::new(MemoryReset::Madvise, Duration::from_millis(20));
+        let engine = hecaton::Engine::new().unwrap();
+        let mut stats = Stats::new(engine.reset_check().clone(), Duration::from_millis(20));
         for i in 0..1000 {
             stats.record(&outcome(if i < 990 { 10 } else { 5000 }, i % 100 == 0));
         }
@@ -163,7 +164,10 @@ mod tests {
             "{report}"
         );
         assert!(
-            report.contains("memory reset between tasks: madvise"),
+            report.contains(&format!(
+                "memory reset between tasks: {} (checked at start in",
+                engine.memory_reset()
+            )),
             "{report}"
         );
     }

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use hecaton::cluster::{Connection, Worker};
 
-use crate::cli::sandbox::{CacheArgs, dir_spec};
+use crate::cli::sandbox::{CacheArgs, dir_spec, max_stack, parse_size};
 use crate::cli::{Exit, say};
 
 /// Run the chunks of the maps started with `hecaton map --nats URL`, on this machine's cores.
@@ -39,6 +39,14 @@ pub(crate) struct WorkerArgs {
     /// A variable whose value on this host maps may ask for (`map --env KEY`).
     #[arg(long, value_name = "KEY")]
     allow_env: Vec<String>,
+    /// The largest `--max-stack` a map may ask for: a map asking for more is not taken, and its
+    /// producer says why [default and at most: 64MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_stack: Option<u64>,
+    /// The largest `--max-memory` a map may ask for: a map asking for more is not taken, and
+    /// its producer says why [default: any].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<u64>,
     #[command(flatten)]
     cache: CacheArgs,
 }
@@ -88,6 +96,10 @@ pub(crate) fn main(args: &WorkerArgs) -> anyhow::Result<Exit> {
     for key in &args.allow_env {
         builder = builder.allow_env(key.clone());
     }
+    if let Some(bytes) = args.max_stack {
+        builder = builder.max_stack(max_stack(bytes)?)?;
+    }
+    builder = builder.max_memory(args.max_memory);
     let (stop, stopped) = mpsc::channel();
     ctrlc::set_handler(move || {
         let _ = stop.send(());

@@ -332,15 +332,20 @@ impl ClusterMaps {
                 .await
                 .map_err(|error| cluster_error(&broker.servers, error))?;
             let Requests { dirs, env } = &self.requests;
+            let max_stack = module.engine().max_stack() as u64;
             let refusals: Vec<String> = workers
                 .iter()
-                .filter_map(|worker| worker.refusal(dirs, env))
+                .filter_map(|worker| {
+                    worker
+                        .refusal(dirs, env)
+                        .or_else(|| worker.stack_refusal(max_stack))
+                })
                 .collect();
             if !workers.is_empty() && refusals.len() == workers.len() {
                 return Err(Error::Capability(format!(
                     "no worker grants {}: the {} worker(s) registered on NATS at {} do not allow \
-                     it (start one with `hecaton worker --allow-dir HOST::GUEST` or \
-                     `--allow-env KEY`)",
+                     it (start one with `hecaton worker --allow-dir HOST::GUEST`, \
+                     `--allow-env KEY` or `--max-stack SIZE`)",
                     refusals[0],
                     workers.len(),
                     broker.servers
@@ -907,7 +912,7 @@ impl Driver {
         let refusals: Vec<String> = match &self.spec {
             Ok(spec) => workers
                 .iter()
-                .filter_map(|worker| worker.refusal(&spec.dirs, &spec.env))
+                .filter_map(|worker| worker.spec_refusal(spec))
                 .collect(),
             Err(_) => Vec::new(),
         };

@@ -188,6 +188,17 @@ pub(crate) struct WorkerInfo {
     pub(crate) env: Vec<String>,
     /// Its host name and process id, for messages.
     pub(crate) name: String,
+    /// The largest wasm stack limit it runs a map with (its `--max-stack`; a worker that did
+    /// not say: hecaton's maximum).
+    #[serde(default = "max_stack_ceiling")]
+    pub(crate) max_stack: u64,
+    /// The largest memory limit per task it runs a map with (its `--max-memory`), if any.
+    #[serde(default)]
+    pub(crate) max_memory: Option<u64>,
+}
+
+fn max_stack_ceiling() -> u64 {
+    crate::stack::MAX_STACK as u64
 }
 
 impl WorkerInfo {
@@ -208,6 +219,42 @@ impl WorkerInfo {
             .filter(|variable| variable.value.is_none())
             .find(|variable| !self.env.contains(&variable.key))
             .map(|variable| format!("--env {}", variable.key))
+    }
+
+    /// Whether this worker can honour a map's wasm stack limit safely; else the limit, as the
+    /// map's flag spells it, with the most this worker runs.
+    pub(crate) fn stack_refusal(&self, max_stack: u64) -> Option<String> {
+        let ceiling = self.max_stack.min(max_stack_ceiling());
+        (max_stack == 0 || max_stack > ceiling).then(|| {
+            format!("--max-stack {max_stack} bytes (it runs at least 1, at most {ceiling})")
+        })
+    }
+
+    /// Whether this worker grants everything map `spec` asks for and can honour its limits;
+    /// else the first thing it does not, as the map's flag spells it.
+    pub(crate) fn spec_refusal(&self, spec: &MapSpec) -> Option<String> {
+        if let Some(refusal) = self
+            .refusal(&spec.dirs, &spec.env)
+            .or_else(|| self.stack_refusal(spec.max_stack))
+        {
+            return Some(refusal);
+        }
+        let limits = &spec.limits;
+        if let Some(ceiling) = self.max_memory
+            && limits.max_memory > ceiling
+        {
+            return Some(format!(
+                "--max-memory {} bytes (it runs at most {ceiling})",
+                limits.max_memory
+            ));
+        }
+        (limits.max_table_elements > crate::engine::MAX_TABLE_ELEMENTS).then(|| {
+            format!(
+                "--max-table-elements {} (at most {})",
+                limits.max_table_elements,
+                crate::engine::MAX_TABLE_ELEMENTS
+            )
+        })
     }
 }
 
@@ -695,6 +742,8 @@ mod tests {
             dirs: vec![data.clone()],
             env: vec!["MODE".into()],
             name: "w1".into(),
+            max_stack: 8 << 20,
+            max_memory: Some(1 << 30),
         };
         let own_value = EnvRequest {
             key: "SECRET".into(),
@@ -725,6 +774,64 @@ mod tests {
         assert_eq!(
             worker.refusal(&[], &[workers_own]).as_deref(),
             Some("--env HOME")
+        );
+    }
+
+    #[test]
+    fn a_worker_refuses_limits_it_cannot_honour() {
+        let worker: WorkerInfo = serde_json::from_value(serde_json::json!({
+            "version": WIRE_VERSION, "threads": 2, "dirs": [], "env": [], "name": "w1",
+        }))
+        .unwrap();
+        assert_eq!(
+            worker.max_stack,
+            crate::stack::MAX_STACK as u64,
+            "an older worker"
+        );
+        let mut asked = spec(Vec::new(), Vec::new());
+        assert_eq!(worker.spec_refusal(&asked), None);
+        asked.max_stack = 0;
+        assert!(
+            worker
+                .spec_refusal(&asked)
+                .unwrap()
+                .starts_with("--max-stack 0 bytes")
+        );
+        asked.max_stack = crate::stack::MAX_STACK as u64 + 1;
+        assert!(
+            worker
+                .spec_refusal(&asked)
+                .unwrap()
+                .starts_with("--max-stack")
+        );
+        asked.max_stack = crate::stack::MAX_STACK as u64;
+        assert_eq!(worker.spec_refusal(&asked), None);
+        let small = WorkerInfo {
+            max_stack: 1 << 20,
+            max_memory: Some(64 << 20),
+            ..worker
+        };
+        assert!(
+            small
+                .spec_refusal(&asked)
+                .unwrap()
+                .starts_with("--max-stack")
+        );
+        asked.max_stack = 1 << 20;
+        assert!(
+            small
+                .spec_refusal(&asked)
+                .unwrap()
+                .starts_with("--max-memory")
+        );
+        asked.limits.max_memory = 64 << 20;
+        assert_eq!(small.spec_refusal(&asked), None);
+        asked.limits.max_table_elements = crate::engine::MAX_TABLE_ELEMENTS + 1;
+        assert!(
+            small
+                .spec_refusal(&asked)
+                .unwrap()
+                .starts_with("--max-table-elements")
         );
     }
 

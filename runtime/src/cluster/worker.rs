@@ -73,6 +73,8 @@ pub struct WorkerBuilder {
     threads: Option<usize>,
     dirs: Vec<Grant>,
     env: Vec<String>,
+    max_stack: usize,
+    max_memory: Option<u64>,
     cache: Option<ModuleCache>,
     notices: Option<super::Notices>,
 }
@@ -101,6 +103,8 @@ impl Worker {
             threads: None,
             dirs: Vec::new(),
             env: Vec::new(),
+            max_stack: crate::stack::MAX_STACK,
+            max_memory: None,
             cache: ModuleCache::per_user(),
             notices: None,
         }
@@ -172,6 +176,25 @@ impl WorkerBuilder {
         Ok(self)
     }
 
+    /// The largest wasm stack limit a map may ask for (default and at most
+    /// [`MAX_STACK`](crate::MAX_STACK)): the worker's threads are sized for it, and a map asking
+    /// for more is not taken (its producer says why).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for 0 or more than [`MAX_STACK`](crate::MAX_STACK).
+    pub fn max_stack(mut self, bytes: usize) -> Result<Self, Error> {
+        crate::stack::check_limit(bytes)?;
+        self.max_stack = bytes;
+        Ok(self)
+    }
+
+    /// The largest memory limit per task a map may ask for (default: any); a map asking for
+    /// more is not taken (its producer says why).
+    pub fn max_memory(mut self, bytes: Option<u64>) -> Self {
+        self.max_memory = bytes;
+        self
+    }
+
     /// Allows maps to set variable `key` to this host's value of it.
     pub fn allow_env(mut self, key: impl Into<String>) -> Self {
         self.env.push(key.into());
@@ -216,9 +239,11 @@ impl WorkerBuilder {
                 .collect(),
             env: self.env.clone(),
             name: format!("{host}.{}.{}", std::process::id(), &id[id.len() - 4..]),
+            max_stack: self.max_stack as u64,
+            max_memory: self.max_memory,
         };
         let shared = Arc::new(WorkerShared {
-            scheduler: Scheduler::new(threads)?,
+            scheduler: Scheduler::new(threads, self.max_stack)?,
             slots: Arc::new(Semaphore::new(threads * 2)),
             stopping: AtomicBool::new(false),
             subject: format!("hecaton.workers.{id}"),
@@ -401,7 +426,7 @@ impl WorkerShared {
                 return;
             }
         };
-        if let Some(refusal) = self.info.refusal(&spec.dirs, &spec.env) {
+        if let Some(refusal) = self.info.spec_refusal(&spec) {
             self.notice(&format!(
                 "not taking map {id}: it asks for {refusal}, which this worker does not allow"
             ));
@@ -675,6 +700,7 @@ impl WorkerShared {
             capabilities: Arc::new(capabilities),
         };
         policy.check(&engine, module.path())?;
+        module.check_starts_within(&policy.limits)?;
         let call = match &spec.call {
             WireCall::Task(name) => Call::json(&module, name)?,
             WireCall::Command {

@@ -15,7 +15,7 @@ use crate::abi::AbiExports;
 use crate::cache::ModuleCache;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::sandbox::{TaskState, linker};
+use crate::sandbox::{Limits, TaskState, linker};
 pub(crate) use exports::Task;
 pub use exports::TaskKind;
 use exports::{Exports, check_imports};
@@ -302,6 +302,40 @@ impl Module {
             memory.minimum().saturating_mul(page),
             memory.maximum().map(|max| max.saturating_mul(page)),
         ))
+    }
+
+    /// Checks that the module can start under `limits`: a memory or table whose initial size
+    /// alone is above the limit could never start, so it is refused before any task runs.
+    /// (Several memories that start under the limit each but above it together fail at
+    /// instantiation, each task a [`TaskError::MemoryLimit`](crate::TaskError::MemoryLimit).)
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the limit, the module and the size it starts at.
+    pub(crate) fn check_starts_within(&self, limits: &Limits) -> Result<(), Error> {
+        const PAGE: u64 = 64 << 10;
+        let required = self.inner.pre.module().resources_required();
+        let memory = required
+            .max_initial_memory_size
+            .unwrap_or(0)
+            .saturating_mul(PAGE);
+        if memory > limits.max_memory {
+            return Err(Error::Config(format!(
+                "{}: its memory starts at {memory} bytes, above the memory limit of {} \
+                 (--max-memory, Limits::max_memory): no task of it could start",
+                self.path().display(),
+                limits.max_memory
+            )));
+        }
+        let table = required.max_initial_table_size.unwrap_or(0);
+        if table > limits.max_table_elements {
+            return Err(Error::Config(format!(
+                "{}: a table of it starts with {table} elements, above the table limit of {} \
+                 (--max-table-elements, Limits::max_table_elements): no task of it could start",
+                self.path().display(),
+                limits.max_table_elements
+            )));
+        }
+        Ok(())
     }
 
     /// The kind of the task `name`.

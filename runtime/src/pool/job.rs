@@ -49,8 +49,8 @@ impl<'p> Job<'p> {
     /// [`Scratch`] describes (default: none). Its root folder is made now.
     ///
     /// # Errors
-    /// [`Error::Input`] for a job that is not a command's, [`Error::Capability`] when the root
-    /// folder cannot be made.
+    /// [`Error::Input`] for a job that is not a command's, [`Error::Capability`] when a granted
+    /// directory is at the scratch folder's guest path or the root folder cannot be made.
     pub fn scratch(mut self, scratch: Scratch) -> Result<Self, Error> {
         let Call::Command { scratch: slot, .. } = &mut self.call else {
             return Err(Error::Input {
@@ -58,6 +58,15 @@ impl<'p> Job<'p> {
                 message: "a scratch folder is for a WASI command's job".into(),
             });
         };
+        if let Some(granted) = self.pool.policy.capabilities.granted_at(scratch.guest()) {
+            return Err(Error::Capability(format!(
+                "--scratch {}: --dir {}::{} is granted at the same guest path (one guest path, \
+                 one folder)",
+                scratch.guest(),
+                granted.host.display(),
+                granted.guest
+            )));
+        }
         scratch.create_root().map_err(|error| {
             Error::Capability(format!(
                 "cannot make the scratch folder {}: {error}",

@@ -130,6 +130,16 @@ impl Pool {
             return Err(Error::Closed);
         }
         self.policy.check(module.engine(), module.path())?;
+        module.check_starts_within(&self.policy.limits)?;
+        if module.engine().max_stack() > self.engine.max_stack() {
+            return Err(Error::Config(format!(
+                "{} was compiled for a wasm stack of {} bytes, more than this pool's threads hold \
+                 ({}): build the pool for the module's engine (PoolBuilder::engine)",
+                module.path().display(),
+                module.engine().max_stack(),
+                self.engine.max_stack()
+            )));
+        }
         Ok(Job {
             pool: self,
             module: module.clone(),
@@ -396,18 +406,19 @@ impl PoolBuilder {
             Some(size) => Chunking::Fixed(size),
             None => Chunking::Auto,
         };
+        let engine = match self.engine {
+            Some(engine) => engine,
+            None => Engine::shared()?,
+        };
         Ok(Pool {
-            scheduler: Scheduler::new(workers)?,
+            scheduler: Scheduler::new(workers, engine.max_stack())?,
             workers,
             policy: self.policy,
             retries: self.retries,
             chunking,
             isolation: self.isolation,
             cancel: CancelFlag::default(),
-            engine: match self.engine {
-                Some(engine) => engine,
-                None => Engine::shared()?,
-            },
+            engine,
             remote: self.remote,
         })
     }

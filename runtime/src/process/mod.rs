@@ -173,6 +173,7 @@ impl ProcessBuilder {
     fn start(self, call: Call, input: Vec<u8>) -> Result<Process, Error> {
         self.policy
             .check(self.module.engine(), self.module.path())?;
+        self.module.check_starts_within(&self.policy.limits)?;
         let id = next_task_id();
         let cancel = CancelFlag::default();
         let (module, policy, task_cancel) = (self.module.clone(), self.policy, cancel.clone());
@@ -180,27 +181,31 @@ impl ProcessBuilder {
         let (sender, outcome) = mpsc::channel();
         let finished = Arc::new(AtomicBool::new(false));
         let task_finished = Arc::clone(&finished);
-        threads::run(Box::new(move || {
-            let runner = JsonRunner {
-                module,
-                call,
-                policy,
-            };
-            let attempts = Attempts {
-                retries,
-                cancel: &task_cancel,
-                timed: false,
-            };
-            let who = Who {
-                input: None,
-                task_id: Some(id),
-            };
-            let clock = &mut std::time::Instant::now();
-            let (result, _) = attempts.run(&runner, &input, who, &mut None, clock, || false);
-            // The process may have been dropped: nobody wants the outcome.
-            let _ = sender.send(result);
-            task_finished.store(true, Ordering::Release);
-        }))?;
+        let max_stack = self.module.engine().max_stack();
+        threads::run(
+            max_stack,
+            Box::new(move || {
+                let runner = JsonRunner {
+                    module,
+                    call,
+                    policy,
+                };
+                let attempts = Attempts {
+                    retries,
+                    cancel: &task_cancel,
+                    timed: false,
+                };
+                let who = Who {
+                    input: None,
+                    task_id: Some(id),
+                };
+                let clock = &mut std::time::Instant::now();
+                let (result, _) = attempts.run(&runner, &input, who, &mut None, clock, || false);
+                // The process may have been dropped: nobody wants the outcome.
+                let _ = sender.send(result);
+                task_finished.store(true, Ordering::Release);
+            }),
+        )?;
         Ok(Process {
             id,
             cancel,

@@ -27,6 +27,7 @@ use crate::module::Module;
 use crate::sandbox::{
     CancelFlag, Identity, Limits, Policy, Stdio, TaskState, WasiSetup, classify, new_store,
 };
+use crate::stack;
 
 /// What a task's inputs are and how one attempt runs: JSON bytes ([`json::JsonRunner`]) or
 /// typed numbers ([`typed::TypedRunner`]).
@@ -197,6 +198,7 @@ fn function_wasi_setup(module: &Module, policy: &Policy) -> Option<WasiSetup> {
 
 /// A fresh instance, its start function and reactor initializer run.
 pub(crate) fn start(store: &mut Store<TaskState>, module: &Module) -> Result<Instance, Failure> {
+    stack::check_fits(module.engine().max_stack()).map_err(Failure::Task)?;
     let instance = module
         .instance_pre()
         .instantiate(&mut *store)

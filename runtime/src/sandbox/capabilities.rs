@@ -62,12 +62,28 @@ impl Capabilities {
                 host.display()
             )));
         }
+        let guest = guest.into();
+        if let Some(granted) = self.granted_at(&guest) {
+            return Err(Error::Capability(format!(
+                "--dir {}::{guest}: {} is already granted at {guest} (one guest path, one folder)",
+                host.display(),
+                granted.host.display()
+            )));
+        }
         self.dirs.push(DirGrant {
             host: host.to_owned(),
-            guest: guest.into(),
+            guest,
             access,
         });
         Ok(self)
+    }
+
+    /// The directory granted at guest path `guest`, if any (`/out` and `/out/` are one path).
+    pub(crate) fn granted_at(&self, guest: &str) -> Option<&DirGrant> {
+        let path = |path: &str| path.trim_end_matches('/').to_owned();
+        self.dirs
+            .iter()
+            .find(|grant| path(&grant.guest) == path(guest))
     }
 
     /// Sets environment variable `key` to `value` inside the task.

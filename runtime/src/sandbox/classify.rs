@@ -27,12 +27,22 @@ pub(crate) fn classify(error: wasmtime::Error, state: &mut TaskState) -> TaskErr
             trap,
             backtrace: error
                 .downcast_ref::<WasmBacktrace>()
-                .map(ToString::to_string)
+                .map(frames)
                 .unwrap_or_default(),
         },
         // Not a trap, not an exit, not a stop of the host's: a host function (WASI) refused
         // what the guest asked of it — a pointer not aligned, a call from a module without a
         // `memory` export. The guest broke the calling convention; the host did not fail.
         None => TaskError::AbiViolation(format!("a host call refused the guest: {error:#}")),
+    }
+}
+
+/// The frames of a wasm backtrace, one a line, without wasmtime's own heading (the error's
+/// text adds hecaton's).
+fn frames(backtrace: &WasmBacktrace) -> String {
+    let text = backtrace.to_string();
+    match text.split_once('\n') {
+        Some((heading, frames)) if heading.ends_with("wasm backtrace:") => frames.to_owned(),
+        _ => text,
     }
 }

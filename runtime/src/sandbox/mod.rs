@@ -87,8 +87,9 @@ impl Policy {
         }
         if self.limits.max_table_elements > MAX_TABLE_ELEMENTS {
             return Err(Error::Config(format!(
-                "a table limit of {} elements is more than any table can hold here ({}, \
-                 hecaton::MAX_TABLE_ELEMENTS)",
+                "a table limit of {} elements (--max-table-elements, \
+                 Limits::max_table_elements) is more than any table can hold here: at most {} \
+                 (hecaton::MAX_TABLE_ELEMENTS)",
                 self.limits.max_table_elements, MAX_TABLE_ELEMENTS
             )));
         }
@@ -125,10 +126,7 @@ impl TaskState {
         self.task_id = identity.task_id;
         self.attempt = identity.attempt;
         self.input = identity.input;
-        self.deadline = self
-            .limits
-            .timeout
-            .map(|timeout| (Instant::now() + timeout, timeout));
+        self.deadline = deadline(&self.limits);
         self.stopped = None;
     }
 
@@ -254,9 +252,7 @@ pub(crate) fn new_store(
 ) -> Store<TaskState> {
     let state = TaskState {
         cancel,
-        deadline: limits
-            .timeout
-            .map(|timeout| (Instant::now() + timeout, timeout)),
+        deadline: deadline(limits),
         wasi_started: None,
         wasi: None,
         wasi_setup,
@@ -284,4 +280,11 @@ pub(crate) fn new_store(
         Ok(UpdateDeadline::Continue(1))
     });
     store
+}
+
+/// When a task starting now times out, and its timeout; none for a timeout too far away to
+/// be a time (it cannot be reached).
+fn deadline(limits: &Limits) -> Option<(Instant, Duration)> {
+    let timeout = limits.timeout?;
+    Some((Instant::now().checked_add(timeout)?, timeout))
 }

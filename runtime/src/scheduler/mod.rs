@@ -17,11 +17,12 @@ use std::cell::Cell;
 use std::iter;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::{self, JoinHandle};
+use std::thread::JoinHandle;
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
 use crate::error::Error;
+use crate::stack;
 
 thread_local! {
     /// The index of the worker running on this thread, if it is one.
@@ -72,8 +73,9 @@ impl std::fmt::Debug for Scheduler {
 }
 
 impl Scheduler {
-    /// Starts `workers` threads.
-    pub(crate) fn new(workers: usize) -> Result<Self, Error> {
+    /// Starts `workers` threads, each able to run wasm whose stack limit is at most
+    /// `max_stack` (see `stack`).
+    pub(crate) fn new(workers: usize, max_stack: usize) -> Result<Self, Error> {
         let deques: Vec<Worker<Work>> = (0..workers).map(|_| Worker::new_fifo()).collect();
         let shared = Arc::new(Shared {
             injector: Injector::new(),
@@ -85,13 +87,10 @@ impl Scheduler {
         let mut threads = Vec::with_capacity(workers);
         for (index, deque) in deques.into_iter().enumerate() {
             let worker_shared = Arc::clone(&shared);
-            let thread = thread::Builder::new()
-                .name(format!("hecaton-worker-{index}"))
-                .spawn(move || {
-                    WORKER_INDEX.set(Some(index));
-                    worker_shared.work(&deque);
-                })
-                .map_err(Error::Thread);
+            let thread = stack::spawn(format!("hecaton-worker-{index}"), max_stack, move || {
+                WORKER_INDEX.set(Some(index));
+                worker_shared.work(&deque);
+            });
             match thread {
                 Ok(thread) => threads.push(thread),
                 Err(error) => {

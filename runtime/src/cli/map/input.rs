@@ -108,8 +108,8 @@ pub(super) struct InputReader {
 pub(super) enum InputFormat {
     /// Function and numeric tasks: a JSON value (an argument that is not JSON is a string).
     Json,
-    /// A command's stdin or argument: text, as a JSON string or number on a line (an argument
-    /// that is not a JSON string is the text as written).
+    /// A command's stdin or argument: text, a line or an argument as written (UTF-8), or a JSON
+    /// string decoded.
     CommandText,
     /// A command's stdin: the raw line, any bytes.
     CommandRawStdin,
@@ -189,19 +189,13 @@ impl InputReader {
                     Err(error) => Err(format!("not JSON ({error}): {}", shown(&line))),
                 }
             }
-            InputFormat::CommandText => match serde_json::from_slice::<Value>(&line) {
-                Ok(Value::String(text)) => Ok(text.into_bytes()),
-                Ok(Value::Number(number)) => Ok(number.to_string().into_bytes()),
-                Ok(Value::Bool(flag)) => Ok(flag.to_string().into_bytes()),
-                Ok(_) => Err(format!(
-                    "a command's input is text: a JSON string or number, not {}; use --lines \
-                     for raw lines",
-                    shown(&line)
-                )),
-                Err(error) => Err(format!(
-                    "not a JSON string ({error}); use --lines for raw lines: {}",
-                    shown(&line)
-                )),
+            // As parallel takes a line: the text as written; a JSON string is decoded (so a
+            // line can hold any text, a newline included).
+            InputFormat::CommandText => match serde_json::from_slice::<String>(&line) {
+                Ok(text) => Ok(text.into_bytes()),
+                Err(_) => utf8(&line)
+                    .map(|()| line)
+                    .map_err(|error| format!("{error}; use --lines for any bytes on stdin")),
             },
         }
     }

@@ -44,7 +44,8 @@ use results::Results;
 /// name without extension) and `{#}` for its index, and inputs follow `:::` (or come from stdin
 /// or --input).
 /// Each input is the command's stdin (the default), or its argument (--arg, or a `{}`); an input
-/// is text: a word, a JSON string or number, or any raw line with --lines. Each output is
+/// is text: a line or argument as written (as parallel takes it; a JSON string is decoded), or
+/// any bytes with --lines. Each output is
 /// `{"exit_code":N,"stdout":"…","stderr":"…"}`; a stream that is not UTF-8 comes back as
 /// `"stdout_base64"` / `"stderr_base64"` instead, never altered.
 ///
@@ -218,7 +219,7 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
     let malformed = reader.malformed();
     let stats = args
         .stats
-        .then(|| Stats::new(engine.memory_reset(), loading.elapsed()));
+        .then(|| Stats::new(engine.reset_check().clone(), loading.elapsed()));
     let mode = if args.raw {
         OutputMode::Raw
     } else if args.json_array {
@@ -237,6 +238,15 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
         // Every task has ended: what is left of the scratch root (folders of inputs a fail-fast
         // map never wrote) goes.
         let _ = std::fs::remove_dir_all(scratch.root());
+        if args.results.is_none() && !args.quiet {
+            say(format_args!(
+                "--scratch {}: each input's folder was removed when its command ended; to keep \
+                 what the commands wrote there, add --results DIR (input N's files are then in \
+                 DIR/N/{})",
+                scratch.guest(),
+                results::guest_relative(scratch.guest()).display()
+            ));
+        }
     }
     if let (Some((line, message)), Exit::Success) = (malformed.take(), exit) {
         say(format_args!("input line {line} is not valid: {message}"));
@@ -251,11 +261,46 @@ struct CommandLine {
     inputs: Vec<String>,
 }
 
+/// `args` without a `:::` that opens them (`map PROG ::: a b`, as parallel spells it).
+fn without_leading_separator(args: &[String]) -> &[String] {
+    match args.split_first() {
+        Some((first, rest)) if first == ":::" => rest,
+        _ => args,
+    }
+}
+
+/// Refuses a GNU parallel input separator left among `args`, naming it.
+fn refuse_separators<'a>(mut args: impl Iterator<Item = &'a String>) -> anyhow::Result<()> {
+    let Some(separator) = args.find(|arg| [":::", "::::", ":::+", "::::+"].contains(&arg.as_str()))
+    else {
+        return Ok(());
+    };
+    match separator.as_str() {
+        ":::" => bail!(
+            "a second `:::`: GNU parallel's cartesian product of several input sources is not \
+             supported; give one list of inputs"
+        ),
+        "::::" => bail!(
+            "`::::` (GNU parallel's inputs read from files) is not supported: use --input FILE"
+        ),
+        other => bail!(
+            "`{other}` (GNU parallel's linked input sources) is not supported; give one list \
+             of inputs"
+        ),
+    }
+}
+
 impl MapArgs {
     /// The fixed arguments (`--argv`, then those after `--` up to `:::`) and the argument
     /// inputs (INPUTS, then those after `:::`); for a function task, everything after `--` is an
     /// input.
+    ///
+    /// GNU parallel's input separators are taken as parallel takes them or refused by name,
+    /// never passed on as an input or an argument: one `:::` before the inputs (`map PROG :::
+    /// a b`, or after the fixed arguments); a second `:::` (parallel's cartesian product of
+    /// sources), `::::` (inputs from files) and the linked `:::+` / `::::+` are refused.
     fn command_line(&self, command: bool) -> anyhow::Result<CommandLine> {
+        let inputs = without_leading_separator(&self.inputs);
         if !command {
             if let Some(flag) = self.command_flag() {
                 bail!(
@@ -263,22 +308,24 @@ impl MapArgs {
                      this map runs a function task"
                 );
             }
-            let inputs = self.inputs.iter().chain(&self.after_dashes).cloned();
+            let more = without_leading_separator(&self.after_dashes);
+            refuse_separators(inputs.iter().chain(more))?;
             return Ok(CommandLine {
                 fixed: Vec::new(),
-                inputs: inputs.collect(),
+                inputs: inputs.iter().chain(more).cloned().collect(),
             });
         }
         let (template, more) = match self.after_dashes.iter().position(|arg| arg == ":::") {
             Some(at) => (&self.after_dashes[..at], &self.after_dashes[at + 1..]),
             None => (&self.after_dashes[..], &[][..]),
         };
+        refuse_separators(inputs.iter().chain(template).chain(more))?;
         if !more.is_empty() && self.input.is_some() {
             bail!("inputs after `:::` and --input FILE: give the inputs one way");
         }
         Ok(CommandLine {
             fixed: self.argv.iter().chain(template).cloned().collect(),
-            inputs: self.inputs.iter().chain(more).cloned().collect(),
+            inputs: inputs.iter().chain(more).cloned().collect(),
         })
     }
 

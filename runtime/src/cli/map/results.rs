@@ -80,6 +80,10 @@ impl Results {
         if let Some((scratch, relative)) = &self.scratch {
             let from = scratch.folder(index);
             if from.is_dir() {
+                // The guest wrote this folder: a symbolic link it planted (to `/etc/passwd`,
+                // say) must not be handed to the user as a file of the results.
+                remove_symlinks(&from)
+                    .with_context(|| format!("cannot clean {}", from.display()))?;
                 let to = folder.join(relative);
                 if let Some(parent) = to.parent() {
                     fs::create_dir_all(parent)
@@ -94,9 +98,23 @@ impl Results {
     }
 }
 
+/// Removes every symbolic link under `folder`, at any depth (never following one).
+fn remove_symlinks(folder: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(folder)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_symlink() {
+            fs::remove_file(entry.path())?;
+        } else if kind.is_dir() {
+            remove_symlinks(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// A scratch folder's guest path as a path relative to an input's results folder: `/out` is
 /// `out`, `/work/tmp` is `work/tmp`.
-fn guest_relative(guest: &str) -> PathBuf {
+pub(super) fn guest_relative(guest: &str) -> PathBuf {
     Path::new(guest)
         .components()
         .filter_map(|component| match component {

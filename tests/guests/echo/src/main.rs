@@ -2,9 +2,10 @@
 //! copies stdin to stdout, writes `to stderr` on stderr, and exits with the code given by an
 //! argument `exit=N` (0 otherwise).
 //!
-//! Two more arguments work on files: `write=PATH=TEXT` writes TEXT to the file PATH (exit 3
-//! when it cannot), and `list=DIR` prints `DIR: NAME NAME…`, the folder's entries sorted (what
-//! an earlier task left there, if anything).
+//! Three more arguments work on files: `write=PATH=TEXT` writes TEXT to the file PATH (exit 3
+//! when it cannot), `link=LINK=TARGET` makes LINK a symbolic link to TARGET (exit 3 when it
+//! cannot), and `list=DIR` prints `DIR: NAME NAME…`, the folder's entries sorted (what an
+//! earlier task left there, if anything).
 
 use std::io::{Read, Write};
 
@@ -19,6 +20,14 @@ fn main() {
             && let Err(error) = std::fs::write(path, text)
         {
             eprintln!("cannot write {path}: {error}");
+            std::process::exit(3);
+        }
+        // `soft_link` is std's one stable way to make a symbolic link on WASI.
+        #[allow(deprecated)]
+        if let Some((link, target)) = arg.strip_prefix("link=").and_then(|l| l.split_once('='))
+            && let Err(error) = std::fs::soft_link(target, link)
+        {
+            eprintln!("cannot link {link}: {error}");
             std::process::exit(3);
         }
         if let Some(dir) = arg.strip_prefix("list=") {

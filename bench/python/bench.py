@@ -1,8 +1,10 @@
 """hecaton from Python against Python's own pools, every row measured in the same run.
 
-    cargo build --release --target wasm32-wasip1 -p square -p primes
     pip install ./python                       # the release build of the extension
     python3 bench/python/bench.py              # about a minute; --quick for a check
+
+It builds the two guests it maps (``cargo build --release --target wasm32-wasip1 -p square -p
+primes``, which takes a second when they are built) before it measures anything.
 
 Two tables, each row's output checked against the expected one:
 
@@ -24,6 +26,7 @@ import argparse
 import concurrent.futures
 import multiprocessing
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -134,6 +137,15 @@ def primes_table(limit: int) -> None:
     print(f"| multiprocessing Pool(2).map (CPython, chunksize=1) | {python:.3f} | {python / wasm:.3g}x slower |")
 
 
+def build_guests() -> None:
+    """Builds the guests the tables map, as a fresh clone has none."""
+    subprocess.run(
+        ["cargo", "build", "--quiet", "--release", "--target", "wasm32-wasip1", "-p", "square", "-p", "primes"],
+        cwd=ROOT,
+        check=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the items")
@@ -141,6 +153,7 @@ def main() -> None:
     parser.add_argument("--primes-below", type=int, default=1_000_000)
     args = parser.parse_args()
     scale = 10 if args.quick else 1
+    build_guests()
     print(f"hecaton from {Path(hecaton.__file__).parent}; "
           f"Python {sys.version.split()[0]}; {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f}")
     square_table(args.items // scale)

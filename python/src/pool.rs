@@ -236,33 +236,41 @@ impl Pool {
         let result = AsyncResult::pending(Arc::clone(&self.shared), callbacks);
         let shared = result.shared();
         let count = inputs.len();
+        let (submitted, taken) = mpsc::channel();
         std::thread::Builder::new()
             .name("hecaton-py-map-async".into())
             .spawn(move || {
                 let mut outputs = Vec::with_capacity(count);
                 let mut failure = None;
-                spec.drive(stream::ready_inputs(inputs), |message| match message {
-                    Ok(batch) => {
-                        for item in batch {
-                            match item.result {
-                                Ok(output) => outputs.push(output),
-                                Err(error) => {
-                                    failure = Some(async_result::Failure::Task {
-                                        error,
-                                        index: Some(item.index),
-                                        attempts: Some(item.attempts),
-                                    });
-                                    return false;
+                let submitted = move || {
+                    let _ = submitted.send(());
+                };
+                spec.drive(
+                    stream::ready_inputs(inputs),
+                    submitted,
+                    |message| match message {
+                        Ok(batch) => {
+                            for item in batch {
+                                match item.result {
+                                    Ok(output) => outputs.push(output),
+                                    Err(error) => {
+                                        failure = Some(async_result::Failure::Task {
+                                            error,
+                                            index: Some(item.index),
+                                            attempts: Some(item.attempts),
+                                        });
+                                        return false;
+                                    }
                                 }
                             }
+                            true
                         }
-                        true
-                    }
-                    Err(error) => {
-                        failure = Some(async_result::Failure::Pool(error));
-                        false
-                    }
-                });
+                        Err(error) => {
+                            failure = Some(async_result::Failure::Pool(error));
+                            false
+                        }
+                    },
+                );
                 let finished = match failure {
                     Some(failure) => Err(failure),
                     None if outputs.len() == count => Ok(async_result::Done::Many(outputs)),
@@ -271,7 +279,11 @@ impl Pool {
                 shared.finish(finished);
             })
             .map_err(errors::thread_error)?;
-        let _ = py;
+        // As multiprocessing's: the map is the pool's before this returns, so a `close` right
+        // after it lets it run (and `join` waits for it and its callback).
+        py.detach(move || {
+            let _ = taken.recv();
+        });
         Ok(result)
     }
 }

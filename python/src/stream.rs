@@ -172,16 +172,19 @@ impl MapSpec {
 
     /// Runs the map over `inputs`, handing each batch of outcomes to `sink` until it returns
     /// false; a fail-fast map stops after its first failure. Dropping the stream on return
-    /// cancels what is left.
+    /// cancels what is left. `submitted` is called once the pool has taken the map (or refused
+    /// it), before any outcome.
     pub(crate) fn drive(
         &self,
         inputs: Batches,
+        submitted: impl FnOnce(),
         mut sink: impl FnMut(Result<Vec<Item>, Error>) -> bool,
     ) {
-        let mut stream = match self
+        let stream = self
             .job()
-            .and_then(|job| job.imap_raw(inputs, self.ordered))
-        {
+            .and_then(|job| job.imap_raw(inputs, self.ordered));
+        submitted();
+        let mut stream = match stream {
             Ok(stream) => stream,
             Err(error) => {
                 sink(Err(error));
@@ -424,5 +427,5 @@ impl Outcomes {
 
 /// The driver thread's loop: every batch to `sender`, until the caller hangs up.
 fn drive_into(spec: &MapSpec, inputs: Batches, sender: &SyncSender<Message>) {
-    spec.drive(inputs, |message| sender.send(message).is_ok());
+    spec.drive(inputs, || (), |message| sender.send(message).is_ok());
 }

@@ -16,8 +16,8 @@
 use std::time::{Duration, Instant};
 
 /// How a pooling slot's linear memory is made fresh again between the tasks that use it, chosen
-/// once per engine (see [`Engine::memory_reset`]). Either way the next task sees the module's
-/// initial memory and nothing of the previous task's.
+/// once per engine (see [`Engine::memory_reset`](crate::Engine::memory_reset)). Either way the
+/// next task sees the module's initial memory and nothing of the previous task's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MemoryReset {

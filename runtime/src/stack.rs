@@ -17,9 +17,9 @@ use std::thread;
 use crate::error::{Error, TaskError};
 
 /// The largest wasm stack limit an engine may have: 64 MiB, 128 times wasmtime's default of
-/// 512 KiB. Each thread that runs wasm reserves this much address space (plus
-/// [`HOST_STACK_HEADROOM`]) only when its engine asks for it; pages are touched only as deep as
-/// the task recurses.
+/// 512 KiB. Each thread that runs wasm reserves this much address space (plus 1 MiB for the
+/// host's own frames) only when its engine asks for it; pages are touched only as deep as the
+/// task recurses.
 pub const MAX_STACK: usize = 64 << 20;
 
 /// Native stack a wasm-running thread has beyond the wasm stack limit, for the frames below and

@@ -65,4 +65,15 @@ fn compiled_cwasm_runs_only_with_allow_precompiled() {
     );
     assert_exit(&other_engine, 2);
     assert_stderr_has(&other_engine, "not a precompiled module for this engine");
+    // `inspect` gives the same advice, and takes it.
+    let refused = hecaton(&["inspect", cwasm], b"");
+    assert_exit(&refused, 2);
+    assert_stderr_has(&refused, "--allow-precompiled");
+    let inspected = hecaton(&["inspect", cwasm, "--allow-precompiled"], b"");
+    assert_exit(&inspected, 0);
+    assert!(
+        stdout(&inspected).contains("square"),
+        "{}",
+        stdout(&inspected)
+    );
 }

@@ -53,3 +53,29 @@ fn inspect_lists_the_abis_host_functions_as_imports() {
         "{report}"
     );
 }
+
+#[test]
+fn inspect_shows_a_rust_sdk_tasks_signature_as_written() {
+    let output = hecaton(&["inspect", PROBE], b"");
+    assert_exit(&output, 0);
+    let text = stdout(&output);
+    for line in [
+        "checked_divide       function task, ABI v1: checked_divide(a: i64, b: i64) -> Result<i64, String>",
+        "nap                  function task, ABI v1: nap(ms: u64) -> u64",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    let report = inspect_json(PROBE);
+    let nap = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|task| task["name"] == "nap")
+        .unwrap();
+    assert_eq!(nap["signature"], "nap(ms: u64) -> u64");
+    // A module without the section: no signature, as before.
+    assert_eq!(
+        inspect_json(WAT_SQUARE)["tasks"][1]["signature"],
+        serde_json::Value::Null
+    );
+}

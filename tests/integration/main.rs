@@ -64,6 +64,8 @@ mod pipes;
 // WebAssembly proposals: exceptions, GC, multi-memory run under the limits; legacy exceptions
 // and shared memories refused at load, named; `inspect` lists what a module uses.
 mod proposals;
+// README's shell examples, run and their output compared: the guide cannot drift from the tool.
+mod readme;
 // `Pool`: map, map_all, imap, imap_unordered, starmap, apply, apply_async, close, terminate.
 mod pool;
 // `Process`: spawn, join, id, is_finished, kill.

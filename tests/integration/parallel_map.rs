@@ -303,6 +303,8 @@ fn fail_nonzero_stops_a_fail_fast_map_at_the_first_nonzero_exit() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert_eq!(records(&output).len(), 1);
     assert_stderr_has(&output, "input 1 failed: the command exited with code 4");
+    // With the end of what it said on stderr, which tells why.
+    assert_stderr_has(&output, "its stderr ended with:\n  to stderr");
 }
 
 #[test]

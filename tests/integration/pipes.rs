@@ -432,6 +432,54 @@ fn ctrl_c_on_a_terminal_clears_the_progress_bar_and_exits_130() {
 }
 
 #[test]
+fn outputs_on_the_terminal_of_the_progress_bar_leave_no_bar_line_between_them() {
+    let dir = std::env::temp_dir().join(format!("hecaton-bar-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let inputs = dir.join("naps.txt");
+    // Naps long enough for the bar to be drawn between one output and the next.
+    std::fs::write(&inputs, "150\n".repeat(12)).unwrap();
+    let session = format!("hecaton-bar-{}", std::process::id());
+    let command = format!(
+        "{} map {PROBE} --invoke nap -j 1 --input {} --cache-dir {}; echo exit=$?; sleep 60",
+        env!("CARGO_BIN_EXE_hecaton"),
+        inputs.display(),
+        dir.join("cache").display()
+    );
+    let started = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "150",
+            "-y",
+            "40",
+            &command,
+        ])
+        .status()
+        .expect("tmux runs");
+    assert!(started.success());
+    let screen = wait_for_screen(&session, "exit=");
+    let _ = Command::new("tmux")
+        .args(["kill-session", "-t", &session])
+        .status();
+    let lines: Vec<&str> = screen
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    assert!(screen.contains("exit=0"), "{screen:?}");
+    assert!(
+        !screen.contains("tasks"),
+        "a progress bar line is left on the screen: {screen:?}"
+    );
+    let outputs = lines.iter().filter(|line| line.trim() == "150").count();
+    assert_eq!(outputs, 12, "12 outputs, each on its own line: {screen:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_command_under_run_whose_stdout_closes_stops_quietly() {
     let flood = hecaton_tests::fixture("command-stdout-flood.wat");
     let mut child = hecaton_command(&["run", flood.to_str().unwrap()])

@@ -50,3 +50,7 @@ pub const STATUS_BAD_INPUT: u32 = 2;
 
 /// The module of WASI preview 1 imports.
 pub const WASI_MODULE: &str = "wasi_snapshot_preview1";
+
+/// The optional custom section holding each function task's source signature, a line
+/// `NAME<TAB>SIGNATURE` per task ("Signatures" above).
+pub const SIGNATURES_SECTION: &str = "hecaton:signatures";

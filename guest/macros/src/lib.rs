@@ -75,6 +75,11 @@ fn expand(function: &ItemFn) -> syn::Result<proc_macro2::TokenStream> {
         _ => (quote!((#(#args,)*)), quote!((#(#types,)*))),
     };
     let signature = signature_text(function);
+    let record = format!("{name}\t{}\n", source_signature(function));
+    let record_len = record.len();
+    let record = proc_macro2::Literal::byte_string(record.as_bytes());
+    let record_static = format_ident!("__HECATON_SIGNATURE_{name}");
+    let section = hecaton_abi::SIGNATURES_SECTION;
     let runner = if returns_result(&function.sig.output) {
         quote!(run_fallible)
     } else {
@@ -82,6 +87,14 @@ fn expand(function: &ItemFn) -> syn::Result<proc_macro2::TokenStream> {
     };
     Ok(quote! {
         #function
+
+        // The task's source signature, for `hecaton inspect` (ABI.md, "Signatures").
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        #[cfg(target_family = "wasm")]
+        #[used]
+        #[unsafe(link_section = #section)]
+        static #record_static: [u8; #record_len] = *#record;
 
         #[doc(hidden)]
         #[unsafe(export_name = #export_name)]
@@ -134,6 +147,26 @@ fn returns_result(output: &ReturnType) -> bool {
         .segments
         .last()
         .is_some_and(|segment| segment.ident == "Result")
+}
+
+/// `square(x: i64) -> i64`: the function's name, parameters and return type as written.
+fn source_signature(function: &ItemFn) -> String {
+    let sig = &function.sig;
+    let inputs = &sig.inputs;
+    let tidy = |text: String| {
+        text.replace(" :", ":")
+            .replace(" ,", ",")
+            .replace(" <", "<")
+            .replace("< ", "<")
+            .replace(" >", ">")
+            .replace("& ", "&")
+    };
+    let args = tidy(quote!(#inputs).to_string());
+    let output = match &sig.output {
+        ReturnType::Default => String::new(),
+        ReturnType::Type(_, ty) => format!(" -> {}", tidy(quote!(#ty).to_string())),
+    };
+    format!("{}({args}){output}", sig.ident)
 }
 
 /// `` `square(x: i64)` ``, for the guest's message when an input does not fit; a task of several

@@ -7,6 +7,7 @@ use hecaton::{Engine, Module, TaskKind};
 use serde_json::{Value, json};
 
 use crate::cli::Exit;
+use crate::cli::sandbox::CacheArgs;
 
 /// List a module's tasks (function tasks with their ABI version, numeric exports with their
 /// signature, a WASI command), what it imports (WASI, hecaton's host functions), its memory, and
@@ -19,6 +20,8 @@ pub(crate) struct InspectArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    cache: CacheArgs,
 }
 
 pub(crate) fn main(args: &InspectArgs) -> anyhow::Result<Exit> {
@@ -27,7 +30,9 @@ pub(crate) fn main(args: &InspectArgs) -> anyhow::Result<Exit> {
     } else {
         args.module.clone()
     };
-    let module = Module::from_file_in(&Engine::shared()?, &path)?;
+    // Through the compile cache, as `run` and `map` load it; `--allow-precompiled` for a
+    // `.cwasm` (the advice a precompiled module's refusal gives).
+    let module = args.cache.load(&Engine::shared()?, &path)?;
     let report = report(&module);
     let text = if args.json {
         let mut line = hecaton::to_json_line(&report)?;
@@ -40,12 +45,16 @@ pub(crate) fn main(args: &InspectArgs) -> anyhow::Result<Exit> {
 }
 
 fn report(module: &Module) -> Value {
+    let signatures = module.signatures();
     let tasks: Vec<Value> = module
         .tasks()
         .map(|(name, kind)| match kind {
-            TaskKind::Function => {
-                json!({"name": name, "kind": "function", "abi": hecaton_abi::VERSION})
-            }
+            TaskKind::Function => json!({
+                "name": name,
+                "kind": "function",
+                "abi": hecaton_abi::VERSION,
+                "signature": signatures.get(name),
+            }),
             TaskKind::Numeric { params, results } => json!({
                 "name": name,
                 "kind": "numeric",
@@ -126,7 +135,10 @@ fn text(report: &Value) -> String {
     for task in report["tasks"].as_array().into_iter().flatten() {
         let name = task["name"].as_str().unwrap_or_default();
         let kind = match task["kind"].as_str() {
-            Some("function") => format!("function task, ABI v{} (JSON in, JSON out)", task["abi"]),
+            Some("function") => match task["signature"].as_str() {
+                Some(signature) => format!("function task, ABI v{}: {signature}", task["abi"]),
+                None => format!("function task, ABI v{} (JSON in, JSON out)", task["abi"]),
+            },
             Some("numeric") => format!(
                 "numeric ({}) -> ({})",
                 join(&task["params"]),

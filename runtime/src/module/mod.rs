@@ -287,6 +287,32 @@ impl Module {
         )
     }
 
+    /// What the module says its function tasks take and return in their source language, by
+    /// task name: the optional custom section `hecaton:signatures` of ABI.md, which the Rust
+    /// SDK's `#[task]` writes (`square` → `square(x: i64) -> i64`). Empty without it, or for a
+    /// precompiled module. The text is the guest's: show it through
+    /// [`printable`](crate::printable).
+    pub fn signatures(&self) -> std::collections::BTreeMap<String, String> {
+        let mut signatures = std::collections::BTreeMap::new();
+        let Some(binary) = self.binary() else {
+            return signatures;
+        };
+        for payload in wasmparser::Parser::new(0).parse_all(binary) {
+            let Ok(wasmparser::Payload::CustomSection(section)) = payload else {
+                continue;
+            };
+            if section.name() != hecaton_abi::SIGNATURES_SECTION {
+                continue;
+            }
+            for line in String::from_utf8_lossy(section.data()).lines() {
+                if let Some((name, signature)) = line.split_once('\t') {
+                    signatures.insert(name.to_owned(), signature.to_owned());
+                }
+            }
+        }
+        signatures
+    }
+
     /// The exported memory's size limits in bytes: (initial, maximum), when there is one.
     pub fn memory(&self) -> Option<(u64, Option<u64>)> {
         let wasmtime::ExternType::Memory(memory) = self

@@ -2,7 +2,7 @@
 //! progress bar on a terminal, each input's files under `--results`, and the end of the map said
 //! once.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use hecaton::{CommandOutput, Outcome, TaskError, TaskOutput};
@@ -34,6 +34,10 @@ pub(super) struct OutputWriter {
     keep_going: bool,
     source: InputSource,
     progress: ProgressBar,
+    /// Whether the progress bar is drawn on the terminal stdout also goes to: then what
+    /// reaches stdout is written with the bar cleared, so that no bar line is left among the
+    /// outputs.
+    bar_shares_stdout: bool,
     results: Option<Results>,
     written: u64,
     failed: u64,
@@ -60,7 +64,8 @@ impl OutputWriter {
         source: InputSource,
         stats: Option<Stats>,
     ) -> Self {
-        let progress = if progress_shown(args) {
+        let shown = progress_shown(args);
+        let progress = if shown {
             progress_bar(total)
         } else {
             ProgressBar::hidden()
@@ -72,6 +77,7 @@ impl OutputWriter {
             keep_going: args.keep_going,
             source,
             progress,
+            bar_shares_stdout: shown && io::stdout().is_terminal(),
             results: None,
             written: 0,
             failed: 0,
@@ -122,14 +128,14 @@ impl OutputWriter {
     ) -> Result<(Exit, Option<String>), Stop> {
         let mut exit = Exit::Success;
         if self.mode == OutputMode::JsonArray {
-            self.out.write_all(b"[")?;
+            self.write_stdout(b"[")?;
         }
         loop {
             // Flush what is written before waiting, so that output streams.
             let next = match outcomes.try_next() {
                 Some(outcome) => Some(outcome),
                 None => {
-                    self.out.flush()?;
+                    self.flush_stdout()?;
                     outcomes.next()
                 }
             };
@@ -161,9 +167,13 @@ impl OutputWriter {
         Ok((exit, None))
     }
 
-    /// `input N (line N+1) failed after K attempts: …`.
+    /// `input N (line N+1) failed after K attempts: …`; for a command's non-zero exit, the end
+    /// of what it wrote on stderr (escaped), which says why.
     fn failure_message(&self, outcome: &Outcome) -> String {
         let error = match &outcome.result {
+            Err(error @ TaskError::NonZeroExit(output)) => {
+                format!("{error}{}", stderr_tail(&output.stderr))
+            }
             Err(error) => error.to_string(),
             Ok(_) => String::new(),
         };
@@ -211,9 +221,9 @@ impl OutputWriter {
     /// A command's stdout as it is, on stdout; its stderr on stderr, escaped and prefixed with
     /// its input.
     fn write_raw(&mut self, index: usize, output: &CommandOutput) -> io::Result<()> {
-        self.out.write_all(&output.stdout)?;
+        self.write_stdout(&output.stdout)?;
         if !output.stderr.is_empty() {
-            self.out.flush()?;
+            self.flush_stdout()?;
             let text = prefixed(&format!("[input {index}] "), &output.stderr);
             self.progress
                 .suspend(|| io::stderr().lock().write_all(text.as_bytes()))?;
@@ -277,9 +287,9 @@ impl OutputWriter {
     fn finish(&mut self) -> Result<(), Stop> {
         self.progress.finish_and_clear();
         if self.mode == OutputMode::JsonArray {
-            self.out.write_all(b"]\n")?;
+            self.write_stdout(b"]\n")?;
         }
-        self.out.flush()?;
+        self.flush_stdout()?;
         if let Some(stats) = self.stats.take() {
             let _ = writeln!(io::stderr().lock(), "{}", stats.report());
         }
@@ -335,15 +345,38 @@ impl OutputWriter {
     fn write_record(&mut self, record: &[u8]) -> io::Result<()> {
         if self.mode == OutputMode::JsonArray {
             if self.written > 0 {
-                self.out.write_all(b", ")?;
+                self.write_stdout(b", ")?;
             }
-            self.out.write_all(record)?;
+            self.write_stdout(record)?;
         } else {
-            self.out.write_all(record)?;
-            self.out.write_all(b"\n")?;
+            self.write_stdout(record)?;
+            self.write_stdout(b"\n")?;
         }
         self.written += 1;
         Ok(())
+    }
+
+    /// Writes `bytes` to stdout's buffer; what would reach a terminal the progress bar is drawn
+    /// on is written with the bar cleared (and redrawn after).
+    fn write_stdout(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let room = self.out.capacity() - self.out.buffer().len();
+        if !self.bar_shares_stdout || bytes.len() < room {
+            return self.out.write_all(bytes);
+        }
+        let (out, progress) = (&mut self.out, &self.progress);
+        progress.suspend(|| {
+            out.write_all(bytes)?;
+            out.flush()
+        })
+    }
+
+    /// Flushes stdout, with the progress bar cleared if it is on the same terminal.
+    fn flush_stdout(&mut self) -> io::Result<()> {
+        if !self.bar_shares_stdout || self.out.buffer().is_empty() {
+            return self.out.flush();
+        }
+        let (out, progress) = (&mut self.out, &self.progress);
+        progress.suspend(|| out.flush())
     }
 }
 
@@ -413,6 +446,30 @@ fn progress_bar(total: Option<u64>) -> ProgressBar {
     bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
     bar
 }
+
+/// The last lines a command wrote on stderr (at most [`STDERR_TAIL_LINES`], each escaped), under
+/// a heading; nothing when it wrote nothing.
+fn stderr_tail(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let shown = &lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..];
+    let omitted = lines.len() - shown.len();
+    let mut tail = String::from("; its stderr ended with:");
+    if omitted > 0 {
+        tail.push_str(&format!("\n  ({omitted} lines before)"));
+    }
+    for line in shown {
+        tail.push_str("\n  ");
+        tail.push_str(&hecaton::printable(line.as_bytes()));
+    }
+    tail
+}
+
+/// How many of a failed command's last stderr lines its failure message shows.
+const STDERR_TAIL_LINES: usize = 10;
 
 #[cfg(test)]
 mod tests {

@@ -104,21 +104,18 @@ pub(crate) fn error(py: Python<'_>, error: &Error) -> PyErr {
 /// The library's and the command line's names for a setting, and the package's: a message
 /// raised in Python names what a Python caller sets.
 const PYTHON_WORDS: &[(&str, &str)] = &[
-    (
-        "(EngineBuilder::max_stack, --max-stack)",
-        "(the engine's 512 KiB)",
-    ),
+    ("(EngineBuilder::max_stack, --max-stack)", "(max_stack=)"),
     ("(Limits::timeout, --timeout)", "(timeout=)"),
     ("(Limits::fuel, --fuel)", "(fuel=)"),
     ("(Limits::max_memory, --max-memory)", "(max_memory=)"),
     ("(--max-memory, Limits::max_memory)", "(max_memory=)"),
     (
         "(Limits::max_table_elements, --max-table-elements)",
-        "(the default table limit)",
+        "(max_table_elements=)",
     ),
     (
         "(--max-table-elements, Limits::max_table_elements)",
-        "(the default table limit)",
+        "(max_table_elements=)",
     ),
     ("(Limits::max_output, --max-output)", "(max_output=)"),
     (

@@ -1,9 +1,10 @@
-//! `hecaton.Module`: a task module loaded once, and the two engines it can be compiled for.
+//! `hecaton.Module`: a task module loaded once, and the engines it can be compiled for.
 //!
-//! A module is compiled for one engine, and fuel metering is an engine setting
-//! (`EngineBuilder::fuel`), so a pool with a `fuel` limit runs its modules on an engine of its
-//! own, shared by every such pool of the interpreter: a `Module` compiles itself for it the first
-//! time a fuel pool runs it (the on-disk compile cache makes that cheap).
+//! A module is compiled for one engine, and fuel metering and the wasm stack limit are engine
+//! settings (`EngineBuilder::fuel`, `EngineBuilder::max_stack`), so a pool with a `fuel` limit
+//! or a `max_stack` runs its modules on an engine of those settings, shared by every such pool
+//! of the interpreter: a `Module` compiles itself for it the first time such a pool runs it (the
+//! on-disk compile cache makes that cheap).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,32 +16,38 @@ use pyo3::prelude::*;
 
 use crate::errors::IntoPyResult;
 
-/// Which engine a pool runs on.
+/// Which engine a pool runs on: its engine settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum EngineKind {
-    /// `Engine::shared`: no fuel metering.
-    Plain,
-    /// An engine with fuel metering, for pools with a `fuel` limit.
-    Fuel,
+pub(crate) struct EngineKind {
+    /// Fuel metering, for pools with a `fuel` limit.
+    pub(crate) fuel: bool,
+    /// The wasm stack limit in bytes.
+    pub(crate) max_stack: usize,
 }
 
 impl EngineKind {
+    /// `Engine::shared`'s settings: no fuel metering, the default stack.
+    pub(crate) const PLAIN: Self = Self {
+        fuel: false,
+        max_stack: hecaton::DEFAULT_MAX_STACK,
+    };
+
     /// The interpreter's engine of this kind, made on first use.
     pub(crate) fn engine(self) -> Result<Engine, Error> {
-        match self {
-            Self::Plain => Engine::shared(),
-            Self::Fuel => {
-                static FUEL: OnceLock<Result<Engine, String>> = OnceLock::new();
-                FUEL.get_or_init(|| {
-                    Engine::builder()
-                        .fuel(true)
-                        .build()
-                        .map_err(|error| error.to_string())
-                })
-                .clone()
-                .map_err(Error::Engine)
-            }
+        if self == Self::PLAIN {
+            return Engine::shared();
         }
+        static ENGINES: Mutex<Vec<(EngineKind, Engine)>> = Mutex::new(Vec::new());
+        let mut engines = ENGINES.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, engine)) = engines.iter().find(|(kind, _)| *kind == self) {
+            return Ok(engine.clone());
+        }
+        let engine = Engine::builder()
+            .fuel(self.fuel)
+            .max_stack(self.max_stack)
+            .build()?;
+        engines.push((self, engine.clone()));
+        Ok(engine)
     }
 }
 
@@ -61,22 +68,23 @@ fn load(engine: &Engine, path: &Path) -> Result<hecaton::Module, Error> {
 pub(crate) struct Module {
     path: PathBuf,
     plain: hecaton::Module,
-    fuel: OnceLock<hecaton::Module>,
+    /// The module compiled for other engines, by their settings.
+    others: Mutex<Vec<(EngineKind, hecaton::Module)>>,
 }
 
 impl Module {
     /// The module compiled for `kind`'s engine.
     pub(crate) fn compiled(&self, kind: EngineKind) -> Result<hecaton::Module, Error> {
-        match kind {
-            EngineKind::Plain => Ok(self.plain.clone()),
-            EngineKind::Fuel => {
-                if let Some(module) = self.fuel.get() {
-                    return Ok(module.clone());
-                }
-                let module = load(&kind.engine()?, &self.path)?;
-                Ok(self.fuel.get_or_init(|| module).clone())
-            }
+        if kind == EngineKind::PLAIN {
+            return Ok(self.plain.clone());
         }
+        let mut others = self.others.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, module)) = others.iter().find(|(other, _)| *other == kind) {
+            return Ok(module.clone());
+        }
+        let module = load(&kind.engine()?, &self.path)?;
+        others.push((kind, module.clone()));
+        Ok(module)
     }
 }
 
@@ -89,7 +97,7 @@ impl Module {
     fn new(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         let plain = py
             .detach(|| {
-                EngineKind::Plain
+                EngineKind::PLAIN
                     .engine()
                     .and_then(|engine| load(&engine, &path))
             })
@@ -97,7 +105,7 @@ impl Module {
         Ok(Self {
             path,
             plain,
-            fuel: OnceLock::new(),
+            others: Mutex::new(Vec::new()),
         })
     }
 

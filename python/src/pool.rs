@@ -102,7 +102,9 @@ impl Drop for PoolShared {
 /// ``processes`` workers (default: ``HECATON_WORKERS``, else the number of cores). Limits, per
 /// task: ``max_memory`` (bytes of linear memory, default 256 MiB), ``timeout`` (seconds, default
 /// none), ``fuel`` (a deterministic CPU budget, default none), ``max_output`` (bytes returned or
-/// written to each stream, default 16 MiB). Capabilities, granted (nothing is inherited):
+/// written to each stream, default 16 MiB), ``max_stack`` (the wasm stack, default 512 KiB, at
+/// most 64 MiB), ``max_table_elements`` (default 100,000); sizes in bytes or as ``"16MiB"``.
+/// Capabilities, granted (nothing is inherited):
 /// ``dirs`` (``{host: guest}`` or entries ``host``, ``(host, guest)``, ``(host, guest, "rw")``;
 /// read-only unless ``"rw"``) and ``env`` (``{name: value}``, ``None`` copies the host's value).
 /// ``retries``: runs of a failed task, each in a fresh instance. ``isolation``: ``"task"`` (a
@@ -292,7 +294,7 @@ impl Pool {
 impl Pool {
     #[new]
     #[pyo3(signature = (processes = None, *, max_memory = None, timeout = None, fuel = None,
-        max_output = None, dirs = None, env = None, retries = 0, isolation = "task",
+        max_output = None, max_stack = None, max_table_elements = None, dirs = None, env = None, retries = 0, isolation = "task",
         maxtasksperchild = None, chunksize = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -302,6 +304,8 @@ impl Pool {
         timeout: Option<f64>,
         fuel: Option<u64>,
         max_output: Option<Size>,
+        max_stack: Option<Size>,
+        max_table_elements: Option<u64>,
         dirs: Option<&Bound<'_, PyAny>>,
         env: Option<&Bound<'_, PyDict>>,
         retries: u32,
@@ -314,6 +318,8 @@ impl Pool {
             timeout,
             fuel,
             max_output,
+            max_stack,
+            max_table_elements,
         };
         let sandbox = Sandbox::new(py, limits, dirs, env)?;
         let engine = sandbox.engine.engine().py(py)?;

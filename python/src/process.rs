@@ -146,7 +146,7 @@ impl Process {
 impl Process {
     #[new]
     #[pyo3(signature = (module, task, args = None, *, max_memory = None, timeout = None,
-        fuel = None, max_output = None, dirs = None, env = None, retries = 0))]
+        fuel = None, max_output = None, max_stack = None, max_table_elements = None, dirs = None, env = None, retries = 0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -157,6 +157,8 @@ impl Process {
         timeout: Option<f64>,
         fuel: Option<u64>,
         max_output: Option<Size>,
+        max_stack: Option<Size>,
+        max_table_elements: Option<u64>,
         dirs: Option<&Bound<'_, PyAny>>,
         env: Option<&Bound<'_, PyDict>>,
         retries: u32,
@@ -167,6 +169,8 @@ impl Process {
             timeout,
             fuel,
             max_output,
+            max_stack,
+            max_table_elements,
         };
         Self::with_call(
             py,
@@ -184,7 +188,7 @@ impl Process {
     /// and its ``exitcode`` the command's exit code.
     #[staticmethod]
     #[pyo3(signature = (module, args = None, stdin = None, *, max_memory = None, timeout = None,
-        fuel = None, max_output = None, dirs = None, env = None, retries = 0))]
+        fuel = None, max_output = None, max_stack = None, max_table_elements = None, dirs = None, env = None, retries = 0))]
     #[allow(clippy::too_many_arguments)]
     fn command(
         py: Python<'_>,
@@ -195,6 +199,8 @@ impl Process {
         timeout: Option<f64>,
         fuel: Option<u64>,
         max_output: Option<Size>,
+        max_stack: Option<Size>,
+        max_table_elements: Option<u64>,
         dirs: Option<&Bound<'_, PyAny>>,
         env: Option<&Bound<'_, PyDict>>,
         retries: u32,
@@ -212,6 +218,8 @@ impl Process {
             timeout,
             fuel,
             max_output,
+            max_stack,
+            max_table_elements,
         };
         Self::with_call(py, module, call, limits, dirs, env, retries)
     }

@@ -26,6 +26,8 @@ pub(crate) struct LimitArgs {
     pub(crate) timeout: Option<f64>,
     pub(crate) fuel: Option<u64>,
     pub(crate) max_output: Option<Size>,
+    pub(crate) max_stack: Option<Size>,
+    pub(crate) max_table_elements: Option<u64>,
 }
 
 /// A size keyword: a number of bytes, or a string with its unit (`"16MiB"`, as the command
@@ -67,6 +69,21 @@ impl Sandbox {
         if let Some(Size(bytes)) = limit_args.max_output {
             limits = limits.max_output(bytes);
         }
+        if let Some(elements) = limit_args.max_table_elements {
+            limits = limits.max_table_elements(elements);
+        }
+        let max_stack = match limit_args.max_stack {
+            None => hecaton::DEFAULT_MAX_STACK,
+            Some(Size(bytes)) => usize::try_from(bytes)
+                .ok()
+                .filter(|bytes| (1..=hecaton::MAX_STACK).contains(bytes))
+                .ok_or_else(|| {
+                    PyValueError::new_err(format!(
+                        "max_stack={bytes}: at least 1 byte, at most {} (\"64MiB\")",
+                        hecaton::MAX_STACK
+                    ))
+                })?,
+        };
         if let Some(seconds) = limit_args.timeout {
             limits = limits.timeout(Some(timeout(seconds)?));
         }
@@ -88,10 +105,9 @@ impl Sandbox {
         Ok(Self {
             limits,
             capabilities,
-            engine: if limit_args.fuel.is_some() {
-                EngineKind::Fuel
-            } else {
-                EngineKind::Plain
+            engine: EngineKind {
+                fuel: limit_args.fuel.is_some(),
+                max_stack,
             },
         })
     }

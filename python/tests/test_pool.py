@@ -205,6 +205,10 @@ def test_apply_async_callbacks(tools):
             for x in range(-5, 6)
         ]
         assert done.wait(10)
+        # As multiprocessing's, a result is ready once its callback has returned: the last
+        # callback set `done` just before that.
+        for result in results:
+            result.wait(10)
         assert [result.ready() for result in results] == [True] * 11
     assert sorted(values) == sorted(100 // x if x > 0 else -(100 // -x) for x in range(-5, 6) if x)
     assert len(errors) == 1 and isinstance(errors[0], hecaton.Trap)

@@ -441,3 +441,66 @@ fn a_scratch_folder_at_a_granted_directorys_guest_path_is_refused() {
     assert_eq!(twice.status.code(), Some(2), "{}", stderr(&twice));
     assert_stderr_has(&twice, "already granted at /out");
 }
+
+#[test]
+fn scratch_given_twice_gives_each_input_two_fresh_folders_both_kept_under_results() {
+    let dir = folder("scratch-twice");
+    let results = dir.join("out");
+    let output = hecaton(
+        &[
+            "map",
+            ECHO,
+            "--scratch",
+            "/out",
+            "--scratch",
+            "/tmp",
+            "--results",
+            results.to_str().unwrap(),
+            "--",
+            "list=/tmp",
+            "write=/out/made.txt={}",
+            "write=/tmp/scratch.txt={}",
+            ":::",
+            "a",
+            "b",
+        ],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    for (index, input) in ["a", "b"].iter().enumerate() {
+        assert_eq!(records(&output)[index]["exit_code"], 0);
+        let stdout = records(&output)[index]["stdout"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(stdout.contains("/tmp: \n"), "empty at the start: {stdout}");
+        assert_eq!(
+            read(results.join(format!("{index}/out/made.txt"))),
+            input.as_bytes()
+        );
+        assert_eq!(
+            read(results.join(format!("{index}/tmp/scratch.txt"))),
+            input.as_bytes()
+        );
+    }
+    for overlapping in [["/out", "/out"], ["/out", "/out/x"]] {
+        let refused = hecaton(
+            &[
+                "map",
+                ECHO,
+                "--scratch",
+                overlapping[0],
+                "--scratch",
+                overlapping[1],
+                "--",
+                "{}",
+                ":::",
+                "a",
+            ],
+            b"",
+        );
+        assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+        assert_stderr_has(&refused, "one guest path, one folder");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

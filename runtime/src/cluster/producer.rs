@@ -392,7 +392,9 @@ impl ClusterMaps {
                     Placeholders::Parallel => None,
                     Placeholders::Input(token) => Some(token.clone()),
                 },
-                scratch: scratch.as_ref().map(|scratch| scratch.guest().to_owned()),
+                scratch: scratch
+                    .as_ref()
+                    .map_or_else(Vec::new, |scratch| scratch.guests().to_vec()),
             },
         };
         Ok(MapSpec {

@@ -16,7 +16,7 @@ use crate::output::{CommandOutput, TaskOutput};
 use crate::run::attempt::Details;
 
 /// The version of these formats; a worker serves only maps of its own.
-pub(crate) const WIRE_VERSION: u32 = 1;
+pub(crate) const WIRE_VERSION: u32 = 2;
 /// The header of an outcome message: what its chunk took on the worker, in nanoseconds (the
 /// producer's adaptive chunking learns from it).
 pub(crate) const RUN_NANOS_HEADER: &str = "Hecaton-Run-Nanos";
@@ -105,8 +105,8 @@ pub(crate) enum WireCall {
         fail_nonzero: bool,
         /// parallel's `-I STR`, or `None` for its placeholders.
         replace: Option<String>,
-        /// A fresh folder per input, seen at this guest path (made on the worker).
-        scratch: Option<String>,
+        /// Fresh folders per input, seen at these guest paths (made on the worker).
+        scratch: Vec<String>,
     },
 }
 
@@ -699,7 +699,7 @@ mod tests {
                 input_is_arg: true,
                 fail_nonzero: true,
                 replace: None,
-                scratch: Some("/out".into()),
+                scratch: vec!["/out".into(), "/tmp".into()],
             },
             dirs,
             env,

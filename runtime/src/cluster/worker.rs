@@ -728,10 +728,19 @@ impl WorkerShared {
                         Some(token) => Placeholders::Input(token.clone()),
                         None => Placeholders::Parallel,
                     };
-                    if let Some(guest) = scratch {
+                    if let Some((first, more)) = scratch.split_first() {
                         let root = std::env::temp_dir()
                             .join(format!("hecaton-worker-{}-{id}", std::process::id()));
-                        let made = Scratch::new(guest.clone(), root);
+                        let made = more
+                            .iter()
+                            .fold(Scratch::new(first.clone(), root), |made, guest| {
+                                made.also(guest.clone())
+                            });
+                        if let Some((one, other)) = made.overlap() {
+                            return Err(Error::Capability(format!(
+                                "--scratch {one} and --scratch {other} overlap"
+                            )));
+                        }
                         made.create_root().map_err(|error| {
                             Error::Capability(format!("cannot make a scratch folder: {error}"))
                         })?;

@@ -45,12 +45,13 @@ impl<'p> Job<'p> {
         self
     }
 
-    /// For a command job: a fresh, empty read-write folder for each input, as
-    /// [`Scratch`] describes (default: none). Its root folder is made now.
+    /// For a command job: fresh, empty read-write folders for each input, as [`Scratch`]
+    /// describes (default: none). Its root folder is made now.
     ///
     /// # Errors
-    /// [`Error::Input`] for a job that is not a command's, [`Error::Capability`] when a granted
-    /// directory is at the scratch folder's guest path or the root folder cannot be made.
+    /// [`Error::Input`] for a job that is not a command's, [`Error::Capability`] when two of its
+    /// guest paths overlap, a granted directory is at one of them, or the root folder cannot be
+    /// made.
     pub fn scratch(mut self, scratch: Scratch) -> Result<Self, Error> {
         let Call::Command { scratch: slot, .. } = &mut self.call else {
             return Err(Error::Input {
@@ -58,14 +59,21 @@ impl<'p> Job<'p> {
                 message: "a scratch folder is for a WASI command's job".into(),
             });
         };
-        if let Some(granted) = self.pool.policy.capabilities.granted_at(scratch.guest()) {
+        if let Some((first, second)) = scratch.overlap() {
             return Err(Error::Capability(format!(
-                "--scratch {}: --dir {}::{} is granted at the same guest path (one guest path, \
-                 one folder)",
-                scratch.guest(),
-                granted.host.display(),
-                granted.guest
+                "--scratch {first} and --scratch {second}: one is the other or inside it (one \
+                 guest path, one folder)"
             )));
+        }
+        for guest in scratch.guests() {
+            if let Some(granted) = self.pool.policy.capabilities.granted_at(guest) {
+                return Err(Error::Capability(format!(
+                    "--scratch {guest}: --dir {}::{} is granted at the same guest path (one \
+                     guest path, one folder)",
+                    granted.host.display(),
+                    granted.guest
+                )));
+            }
         }
         scratch.create_root().map_err(|error| {
             Error::Capability(format!(

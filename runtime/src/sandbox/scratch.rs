@@ -1,41 +1,54 @@
-//! A fresh, empty read-write folder for every task of a command map (`hecaton map --scratch`),
+//! Fresh, empty read-write folders for every task of a command map (`hecaton map --scratch`),
 //! as each of GNU parallel's jobs gets a temporary directory of its own: a tool that writes
-//! `-o /out/result.png` can be mapped, each input's files apart from every other's.
+//! `-o /out/result.png` can be mapped, each input's files apart from every other's; a tool that
+//! also needs a writable `/tmp` gets one of those too.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use crate::sandbox::capabilities::{Access, Capabilities, DirGrant};
 
-/// Where each task's scratch folder is made, what the task calls it, and whether it is kept.
+/// Where each task's scratch folders are made, what the task calls them, and whether they are
+/// kept.
 ///
 /// Input `index` of a map gets the host folder `root/<index>`, made empty before each attempt
-/// (a retry starts with nothing of the failed attempt's files), granted read-write at `guest`.
-/// When the task ends the folder is removed, unless [`Scratch::keep`] asked for it to stay
-/// (`hecaton map --results DIR` moves it under `DIR/<index>/`).
+/// (a retry starts with nothing of the failed attempt's files), and in it one folder per guest
+/// path ([`Scratch::relative`]: `/out` is `out`, `/work/tmp` is `work/tmp`), each granted
+/// read-write at its guest path. When the task ends the folder is removed, unless
+/// [`Scratch::keep`] asked for it to stay (`hecaton map --results DIR` moves each guest path's
+/// folder to `DIR/<index>/<relative>`).
 ///
 /// ```
 /// use hecaton::Scratch;
 ///
-/// let scratch = Scratch::new("/out", std::env::temp_dir().join("my-map")).keep(true);
-/// assert_eq!(scratch.folder(7), std::env::temp_dir().join("my-map").join("7"));
+/// let root = std::env::temp_dir().join("my-map");
+/// let scratch = Scratch::new("/out", &root).also("/tmp").keep(true);
+/// assert_eq!(scratch.folder(7), root.join("7"));
+/// assert_eq!(scratch.folder_of(7, "/tmp"), root.join("7").join("tmp"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scratch {
-    guest: String,
+    guests: Vec<String>,
     root: PathBuf,
     keep: bool,
 }
 
 impl Scratch {
     /// Each task's folder is `root/<index>` on the host (`root` is made when the map starts),
-    /// `guest` inside the task; removed when the task ends.
+    /// holding the folder the task sees at `guest`; removed when the task ends.
     pub fn new(guest: impl Into<String>, root: impl Into<PathBuf>) -> Self {
         Self {
-            guest: guest.into(),
+            guests: vec![guest.into()],
             root: root.into(),
             keep: false,
         }
+    }
+
+    /// Another fresh folder for each task, seen at `guest` (`hecaton map --scratch /out
+    /// --scratch /tmp`).
+    pub fn also(mut self, guest: impl Into<String>) -> Self {
+        self.guests.push(guest.into());
+        self
     }
 
     /// Leave each task's folder in place when the task ends, for the caller to take (default:
@@ -45,9 +58,9 @@ impl Scratch {
         self
     }
 
-    /// The path the task sees its folder at.
-    pub fn guest(&self) -> &str {
-        &self.guest
+    /// The paths the task sees its folders at.
+    pub fn guests(&self) -> &[String] {
+        &self.guests
     }
 
     /// The host folder the tasks' folders are made in.
@@ -55,9 +68,38 @@ impl Scratch {
         &self.root
     }
 
-    /// The host folder of input `index`.
+    /// The host folder of input `index`: one folder in it per guest path.
     pub fn folder(&self, index: usize) -> PathBuf {
         self.root.join(index.to_string())
+    }
+
+    /// The host folder input `index` sees at `guest`.
+    pub fn folder_of(&self, index: usize, guest: &str) -> PathBuf {
+        self.folder(index).join(Self::relative(guest))
+    }
+
+    /// A guest path as a relative one: `/out` is `out`, `/work/tmp` is `work/tmp` (`.` and
+    /// `..` dropped; the path names no folder when this is empty).
+    pub fn relative(guest: &str) -> PathBuf {
+        Path::new(guest)
+            .components()
+            .filter_map(|component| match component {
+                Component::Normal(name) => Some(name),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Two guest paths of which one is the other or inside it (`/out` twice, `/out` and
+    /// `/out/x`): one guest path, one folder.
+    pub(crate) fn overlap(&self) -> Option<(&str, &str)> {
+        self.guests.iter().enumerate().find_map(|(at, first)| {
+            self.guests[at + 1..].iter().find_map(|second| {
+                let (a, b) = (Self::relative(first), Self::relative(second));
+                (a.starts_with(&b) || b.starts_with(&a))
+                    .then_some((first.as_str(), second.as_str()))
+            })
+        })
     }
 
     /// Makes the root folder, when a map starts.
@@ -66,7 +108,8 @@ impl Scratch {
     }
 
     /// The folder of input `index`, made fresh and empty (what an earlier attempt left is
-    /// removed), and `capabilities` with it granted read-write.
+    /// removed) with a folder for each guest path in it, and `capabilities` with each granted
+    /// read-write at its guest path.
     pub(crate) fn prepare(
         &self,
         index: usize,
@@ -80,11 +123,15 @@ impl Scratch {
         }
         std::fs::create_dir(&folder)?;
         let mut capabilities = capabilities.clone();
-        capabilities.dirs.push(DirGrant {
-            host: folder.clone(),
-            guest: self.guest.clone(),
-            access: Access::ReadWrite,
-        });
+        for guest in &self.guests {
+            let host = self.folder_of(index, guest);
+            std::fs::create_dir_all(&host)?;
+            capabilities.dirs.push(DirGrant {
+                host,
+                guest: guest.clone(),
+                access: Access::ReadWrite,
+            });
+        }
         Ok((folder, capabilities))
     }
 

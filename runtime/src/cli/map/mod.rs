@@ -140,9 +140,9 @@ pub(crate) struct MapArgs {
     replace: Option<String>,
     /// A fresh, empty read-write folder for each input, seen at GUEST by the command (`-o
     /// GUEST/x.png` maps cleanly); removed after the task, or kept as DIR/<index>/GUEST with
-    /// --results DIR.
+    /// --results DIR. May be given more than once (`--scratch /out --scratch /tmp`).
     #[arg(long, value_name = "GUEST", help_heading = COMMANDS)]
-    scratch: Option<String>,
+    scratch: Vec<String>,
     /// A non-zero exit code is a failure of that input, its record then holding the command's
     /// output; fail-fast stops there, --keep-going goes on and exits 1, --retries runs it again.
     #[arg(long, help_heading = COMMANDS)]
@@ -239,12 +239,17 @@ pub(crate) fn main(args: MapArgs) -> anyhow::Result<Exit> {
         // map never wrote) goes.
         let _ = std::fs::remove_dir_all(scratch.root());
         if args.results.is_none() && !args.quiet {
+            let kept: Vec<String> = scratch
+                .guests()
+                .iter()
+                .map(|guest| format!("DIR/N/{}", Scratch::relative(guest).display()))
+                .collect();
             say(format_args!(
                 "--scratch {}: each input's folder was removed when its command ended; to keep \
                  what the commands wrote there, add --results DIR (input N's files are then in \
-                 DIR/N/{})",
-                scratch.guest(),
-                results::guest_relative(scratch.guest()).display()
+                 {})",
+                scratch.guests().join(" --scratch "),
+                kept.join(" and ")
             ));
         }
     }
@@ -337,7 +342,7 @@ impl MapArgs {
             self.lines,
             !self.argv.is_empty(),
             self.raw,
-            self.scratch.is_some(),
+            !self.scratch.is_empty(),
             self.fail_nonzero,
             self.replace.is_some(),
         ];
@@ -370,12 +375,14 @@ impl MapArgs {
     /// The scratch folders' root, when --scratch asks for them: beside the results (kept and
     /// moved in), or in the system's temporary folder (each removed after its task).
     fn scratch_root(&self, results: Option<&Results>) -> anyhow::Result<Option<Scratch>> {
-        let Some(guest) = &self.scratch else {
+        let Some((first, more)) = self.scratch.split_first() else {
             return Ok(None);
         };
-        results::check_scratch_name(guest)?;
-        Ok(Some(match results {
-            Some(results) => Scratch::new(guest.clone(), results.scratch_root()).keep(true),
+        for guest in &self.scratch {
+            results::check_scratch_name(guest)?;
+        }
+        let scratch = match results {
+            Some(results) => Scratch::new(first.clone(), results.scratch_root()).keep(true),
             None => {
                 let unique = format!(
                     "hecaton-scratch-{}-{}",
@@ -384,9 +391,12 @@ impl MapArgs {
                         .duration_since(std::time::UNIX_EPOCH)
                         .map_or(0, |time| time.as_nanos())
                 );
-                Scratch::new(guest.clone(), std::env::temp_dir().join(unique))
+                Scratch::new(first.clone(), std::env::temp_dir().join(unique))
             }
-        }))
+        };
+        Ok(Some(more.iter().fold(scratch, |scratch, guest| {
+            scratch.also(guest.clone())
+        })))
     }
 }
 
@@ -423,7 +433,7 @@ impl Placement {
                  worker -j N`)"
             );
         }
-        if args.results.is_some() && args.scratch.is_some() {
+        if args.results.is_some() && !args.scratch.is_empty() {
             bail!(
                 "--results with --scratch: with --nats the scratch folders are on the workers' \
                  machines (--results keeps each input's record, stdout and stderr)"

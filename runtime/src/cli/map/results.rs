@@ -20,8 +20,8 @@ const SCRATCH_ROOT: &str = ".scratch";
 /// A results folder.
 pub(super) struct Results {
     dir: PathBuf,
-    /// The scratch folders and, relative to each input's folder, where they are kept.
-    scratch: Option<(Scratch, PathBuf)>,
+    /// The scratch folders, kept in each input's folder.
+    scratch: Option<Scratch>,
 }
 
 impl Results {
@@ -42,7 +42,7 @@ impl Results {
 
     /// Keeps each input's scratch folder too, when there is one.
     pub(super) fn with_scratch(mut self, scratch: Option<&Scratch>) -> Self {
-        self.scratch = scratch.map(|scratch| (scratch.clone(), guest_relative(scratch.guest())));
+        self.scratch = scratch.cloned();
         self
     }
 
@@ -77,14 +77,17 @@ impl Results {
             write(FILES[2], &output.stderr)?;
             write(FILES[3], format!("{}\n", output.exit_code).as_bytes())?;
         }
-        if let Some((scratch, relative)) = &self.scratch {
-            let from = scratch.folder(index);
-            if from.is_dir() {
+        if let Some(scratch) = &self.scratch {
+            for guest in scratch.guests() {
+                let from = scratch.folder_of(index, guest);
+                if !from.is_dir() {
+                    continue;
+                }
                 // The guest wrote this folder: a symbolic link it planted (to `/etc/passwd`,
                 // say) must not be handed to the user as a file of the results.
                 remove_symlinks(&from)
                     .with_context(|| format!("cannot clean {}", from.display()))?;
-                let to = folder.join(relative);
+                let to = folder.join(Scratch::relative(guest));
                 if let Some(parent) = to.parent() {
                     fs::create_dir_all(parent)
                         .with_context(|| format!("cannot make {}", parent.display()))?;
@@ -112,18 +115,6 @@ fn remove_symlinks(folder: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// A scratch folder's guest path as a path relative to an input's results folder: `/out` is
-/// `out`, `/work/tmp` is `work/tmp`.
-pub(super) fn guest_relative(guest: &str) -> PathBuf {
-    Path::new(guest)
-        .components()
-        .filter_map(|component| match component {
-            Component::Normal(name) => Some(name),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Checks a `--scratch GUEST` path: a folder name, not `.` or `..` or one of the results files.
 ///
 /// # Errors
@@ -136,7 +127,7 @@ pub(super) fn check_scratch_name(guest: &str) -> anyhow::Result<()> {
     {
         bail!("--scratch {guest}: the folder's path cannot hold `..`");
     }
-    let relative = guest_relative(guest);
+    let relative = Scratch::relative(guest);
     if relative.as_os_str().is_empty() {
         bail!("--scratch {guest}: name a folder, such as /out");
     }
@@ -148,14 +139,15 @@ pub(super) fn check_scratch_name(guest: &str) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_scratch_name, guest_relative};
+    use super::check_scratch_name;
+    use hecaton::Scratch;
     use std::path::Path;
 
     #[test]
     fn a_guest_path_is_kept_under_its_own_name() {
-        assert_eq!(guest_relative("/out"), Path::new("out"));
-        assert_eq!(guest_relative("/work/tmp/"), Path::new("work/tmp"));
-        assert_eq!(guest_relative("out"), Path::new("out"));
+        assert_eq!(Scratch::relative("/out"), Path::new("out"));
+        assert_eq!(Scratch::relative("/work/tmp/"), Path::new("work/tmp"));
+        assert_eq!(Scratch::relative("out"), Path::new("out"));
     }
 
     #[test]

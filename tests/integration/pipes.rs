@@ -2,6 +2,7 @@
 //! wherever they stand, a slow producer, and the small things a new user trips on.
 
 use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -375,20 +376,23 @@ fn wait_for_screen(session: &str, text: &str) -> String {
     }
 }
 
-#[test]
-fn ctrl_c_on_a_terminal_clears_the_progress_bar_and_exits_130() {
-    let dir = std::env::temp_dir().join(format!("hecaton-ctrl-c-{}", std::process::id()));
+/// A `hecaton map PROBE --invoke nap -j 1` of `naps` (one nap's milliseconds a line), its
+/// stdout to `redirect`, started in a detached tmux session `rows` rows high: the session, and
+/// the folder of its inputs and compile cache. The shell says `exit=N` when hecaton ends.
+fn naps_on_a_terminal(name: &str, naps: &str, redirect: &str, rows: u16) -> (String, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("hecaton-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let inputs = dir.join("naps.txt");
-    std::fs::write(&inputs, "50\n".repeat(400)).unwrap();
-    let session = format!("hecaton-ctrl-c-{}", std::process::id());
+    std::fs::write(&inputs, naps).unwrap();
+    let session = format!("hecaton-{name}-{}", std::process::id());
     let command = format!(
-        "{} map {PROBE} --invoke nap -j 1 --input {} --cache-dir {} > /dev/null; echo exit=$?; sleep 60",
+        "{} map {PROBE} --invoke nap -j 1 --input {} --cache-dir {} {redirect}; echo exit=$?; sleep 60",
         env!("CARGO_BIN_EXE_hecaton"),
         inputs.display(),
         dir.join("cache").display()
     );
+    let rows = rows.to_string();
     let started = Command::new("tmux")
         .args([
             "new-session",
@@ -398,12 +402,25 @@ fn ctrl_c_on_a_terminal_clears_the_progress_bar_and_exits_130() {
             "-x",
             "150",
             "-y",
-            "20",
+            &rows,
             &command,
         ])
         .status()
         .expect("tmux runs");
     assert!(started.success());
+    (session, dir)
+}
+
+/// Ends tmux session `session`.
+fn kill_session(session: &str) {
+    let _ = Command::new("tmux")
+        .args(["kill-session", "-t", session])
+        .status();
+}
+
+#[test]
+fn ctrl_c_on_a_terminal_clears_the_progress_bar_and_exits_130() {
+    let (session, dir) = naps_on_a_terminal("ctrl-c", &"50\n".repeat(400), "> /dev/null", 20);
     let drawn = wait_for_screen(&session, "/400 tasks");
     // SIGINT as Ctrl-C sends it, to hecaton alone: tmux's own `send-keys C-c` also makes the
     // terminal driver discard output tmux has not read yet (a frame of the bar half drawn),
@@ -416,9 +433,7 @@ fn ctrl_c_on_a_terminal_clears_the_progress_bar_and_exits_130() {
         ])
         .status();
     let after = wait_for_screen(&session, "exit=");
-    let _ = Command::new("tmux")
-        .args(["kill-session", "-t", &session])
-        .status();
+    kill_session(&session);
     assert!(
         drawn.contains("/400 tasks"),
         "the bar was never drawn: {drawn:?}"
@@ -433,38 +448,10 @@ fn ctrl_c_on_a_terminal_clears_the_progress_bar_and_exits_130() {
 
 #[test]
 fn outputs_on_the_terminal_of_the_progress_bar_leave_no_bar_line_between_them() {
-    let dir = std::env::temp_dir().join(format!("hecaton-bar-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let inputs = dir.join("naps.txt");
     // Naps long enough for the bar to be drawn between one output and the next.
-    std::fs::write(&inputs, "150\n".repeat(12)).unwrap();
-    let session = format!("hecaton-bar-{}", std::process::id());
-    let command = format!(
-        "{} map {PROBE} --invoke nap -j 1 --input {} --cache-dir {}; echo exit=$?; sleep 60",
-        env!("CARGO_BIN_EXE_hecaton"),
-        inputs.display(),
-        dir.join("cache").display()
-    );
-    let started = Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &session,
-            "-x",
-            "150",
-            "-y",
-            "40",
-            &command,
-        ])
-        .status()
-        .expect("tmux runs");
-    assert!(started.success());
+    let (session, dir) = naps_on_a_terminal("bar", &"150\n".repeat(12), "", 40);
     let screen = wait_for_screen(&session, "exit=");
-    let _ = Command::new("tmux")
-        .args(["kill-session", "-t", &session])
-        .status();
+    kill_session(&session);
     let lines: Vec<&str> = screen
         .lines()
         .filter(|line| !line.trim().is_empty())

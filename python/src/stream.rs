@@ -17,6 +17,7 @@
 //! which cancels the map's remaining items.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -268,9 +269,17 @@ pub(crate) fn encode_all(iterable: &Bound<'_, PyAny>, encode: Encode) -> PyResul
     Ok(inputs)
 }
 
-/// The error that ended a Python iterator (or an item that could not be encoded), raised after
-/// the outcomes of the items before it.
-pub(crate) type InputError = Arc<Mutex<Option<PyErr>>>;
+/// What a Python input's feed and its map's caller share: the error that ended the iterator
+/// (or an item that could not be encoded), raised after the outcomes of the items before it;
+/// and whether the caller closed the map, after which the feed reads nothing more.
+#[derive(Default)]
+pub(crate) struct FeedState {
+    error: Mutex<Option<PyErr>>,
+    closed: AtomicBool,
+}
+
+/// A [`FeedState`], shared.
+pub(crate) type InputError = Arc<FeedState>;
 
 /// A Python iterator read lazily by the library's input thread, a batch per attachment.
 pub(crate) struct PyFeed {
@@ -296,6 +305,9 @@ impl Iterator for PyFeed {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.iterator.as_ref()?;
+        if self.error.closed.load(Ordering::SeqCst) {
+            return None;
+        }
         // `None` when the interpreter is shutting down: the input ends.
         let batch = Python::try_attach(|py| {
             let started = Instant::now();
@@ -324,7 +336,11 @@ impl Iterator for PyFeed {
             if let Some(error) = ended {
                 // Released while attached.
                 self.iterator = None;
-                *self.error.lock().unwrap_or_else(PoisonError::into_inner) = error;
+                *self
+                    .error
+                    .error
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = error;
             }
             Some(batch)
         })
@@ -407,10 +423,13 @@ impl Outcomes {
 
     /// The end of the outcomes: the input's error if one ended it.
     fn end(&mut self) -> PyResult<Option<Item>> {
-        let error = self
-            .input_error
-            .take()
-            .and_then(|error| error.lock().unwrap_or_else(PoisonError::into_inner).take());
+        let error = self.input_error.take().and_then(|state| {
+            state
+                .error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+        });
         match error {
             Some(error) => Err(error),
             None => Ok(None),
@@ -419,6 +438,9 @@ impl Outcomes {
 
     /// Stops the map: its remaining items are cancelled.
     pub(crate) fn close(&mut self) {
+        if let Some(state) = &self.input_error {
+            state.closed.store(true, Ordering::SeqCst);
+        }
         self.receiver = None;
         self.buffered.clear();
         self.input_error = None;

@@ -87,6 +87,7 @@ pub(crate) fn error(py: Python<'_>, error: &Error) -> PyErr {
         | Error::Unsupported { .. }
         | Error::SegmentOutOfBounds { .. }
         | Error::UnknownImport { .. }
+        | Error::UnknownComponentImport { .. }
         | Error::Link { .. }
         | Error::MissingExport { .. }
         | Error::WrongSignature { .. } => "ModuleError",

@@ -179,13 +179,13 @@ impl ModuleCache {
     /// The compiled form of `wasm` for `engine`: loaded from the cache when an authentic entry
     /// exists, else compiled and stored. An untrusted cache is neither read nor written; failing
     /// to write the cache only costs the next run a compile.
-    pub(crate) fn load_or_compile(
+    pub(crate) fn load_or_compile<T: Compiled>(
         &self,
         engine: &Engine,
         path: &Path,
         wasm: &[u8],
-        compile: impl FnOnce() -> wasmtime::Result<wasmtime::Module>,
-    ) -> wasmtime::Result<wasmtime::Module> {
+        compile: impl FnOnce() -> wasmtime::Result<T>,
+    ) -> wasmtime::Result<T> {
         let key = match self.open() {
             Ok(key) => key,
             Err(why) => {
@@ -425,7 +425,7 @@ impl Entry {
     }
 
     /// The entry's module, if the entry exists, is trusted and its tag holds.
-    fn load(&self, engine: &Engine, key: &[u8; KEY_LEN]) -> Option<wasmtime::Module> {
+    fn load<T: Compiled>(&self, engine: &Engine, key: &[u8; KEY_LEN]) -> Option<T> {
         let mut file = std::fs::File::open(&self.path).ok()?;
         trust(&self.path, &file.metadata().ok()?, Kind::Entry).ok()?;
         let mut bytes = Vec::new();
@@ -440,7 +440,7 @@ impl Entry {
         // proves that hecaton, run by this user, wrote these bytes under this entry's name,
         // which names wasmtime's version and this engine's compatibility hash.
         // wasmtime checks its own version and settings header as well.
-        unsafe { wasmtime::Module::deserialize(engine.wasmtime(), artifact) }.ok()
+        unsafe { T::deserialize(engine.wasmtime(), artifact) }.ok()
     }
 
     /// Writes the entry atomically, `0600`: a temporary file renamed into place.
@@ -456,6 +456,40 @@ impl Entry {
             let _ = std::fs::remove_file(&temporary);
         }
         renamed
+    }
+}
+
+/// What the cache holds: a compiled core module or component, as wasmtime serializes it. (A
+/// component's entry and a module's cannot collide: they are compiled from different bytes, and
+/// wasmtime's header tells one from the other.)
+pub(crate) trait Compiled: Sized {
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>>;
+
+    /// # Safety
+    /// As `wasmtime::Module::deserialize`: bytes wasmtime serialized for an engine with these
+    /// settings.
+    unsafe fn deserialize(engine: &wasmtime::Engine, bytes: &[u8]) -> wasmtime::Result<Self>;
+}
+
+impl Compiled for wasmtime::Module {
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        wasmtime::Module::serialize(self)
+    }
+
+    unsafe fn deserialize(engine: &wasmtime::Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        // SAFETY: passed on from the caller.
+        unsafe { wasmtime::Module::deserialize(engine, bytes) }
+    }
+}
+
+impl Compiled for wasmtime::component::Component {
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        wasmtime::component::Component::serialize(self)
+    }
+
+    unsafe fn deserialize(engine: &wasmtime::Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        // SAFETY: passed on from the caller.
+        unsafe { wasmtime::component::Component::deserialize(engine, bytes) }
     }
 }
 

@@ -204,6 +204,15 @@ const MAX_MEMORIES_PER_MODULE: u32 = 8;
 /// task's table limit.
 const MAX_TABLES_PER_MODULE: u32 = 8;
 
+/// Core instances one component may hold.
+const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 100;
+
+/// Tables one component may define, over all its core instances.
+const MAX_TABLES_PER_COMPONENT: u32 = 64;
+
+/// Bytes of host bookkeeping one instance (core or component) may need.
+const MAX_INSTANCE_BOOKKEEPING: usize = 8 << 20;
+
 /// Bytes of each linear memory and table that stay resident between the tasks using a slot.
 const KEEP_RESIDENT: usize = 2 << 20;
 
@@ -226,6 +235,20 @@ fn pooling(memory_reset: MemoryReset) -> wasmtime::PoolingAllocationConfig {
     // instance's bookkeeping, a few bytes per slot.
     pooling.max_memories_per_module(MAX_MEMORIES_PER_MODULE);
     pooling.max_tables_per_module(MAX_TABLES_PER_MODULE);
+    // A component is several core instances (componentize-py's: CPython, its libraries and
+    // WASI's adapter, each with tables of its own), each taking a core instance slot and a slot
+    // per memory and table; a component instance takes one of these slots besides. The caps on
+    // one component keep a hostile one from taking every slot of the pool; its memories and
+    // tables together are still capped by the task's limits.
+    pooling.total_component_instances(1000);
+    pooling.max_core_instances_per_component(MAX_CORE_INSTANCES_PER_COMPONENT);
+    pooling.max_memories_per_component(MAX_MEMORIES_PER_MODULE);
+    pooling.max_tables_per_component(MAX_TABLES_PER_COMPONENT);
+    // Bookkeeping (`VMContext`s) of one instance, checked against these sizes at load, not
+    // reserved: libpython's many imported globals and functions need more than the 1 MiB
+    // default.
+    pooling.max_component_instance_size(MAX_INSTANCE_BOOKKEEPING);
+    pooling.max_core_instance_size(MAX_INSTANCE_BOOKKEEPING);
     // Each table slot reserves room for this many elements (8 bytes each: 8 MiB of address
     // space per slot, 8 GB for all 1000; pages are touched only as a table uses them). It is
     // the ceiling of `Limits::max_table_elements`, which is checked against it.

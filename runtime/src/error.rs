@@ -42,13 +42,25 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
-    /// The binary is a WebAssembly component; tasks are core modules.
-    #[error(
-        "{path} is a WebAssembly component; hecaton runs core modules (build for wasm32-wasip1, not wasm32-wasip2)"
-    )]
+    /// A component has something hecaton cannot run as a task: an export of a resource, a
+    /// future, a stream or an async function, or it was asked of a component what only a core
+    /// module does (a snapshot initializer, typed numbers).
+    #[error("{path}: {message}")]
     Component {
         /// The file.
         path: PathBuf,
+        /// What, naming the export.
+        message: String,
+    },
+    /// A component imports something other than WASI 0.2.
+    #[error(
+        "{path} imports `{name}`, which hecaton does not provide (a component may import WASI 0.2: wasi:cli, wasi:clocks, wasi:filesystem, wasi:io, wasi:random, wasi:sockets, each at 0.2.x)"
+    )]
+    UnknownComponentImport {
+        /// The file.
+        path: PathBuf,
+        /// The import's name: `wasi:http/types@0.2.0`, `example:pkg/iface`, a function's.
+        name: String,
     },
     /// The binary failed validation or compilation.
     #[error("{path}: cannot compile: {message}")]

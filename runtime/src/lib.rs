@@ -129,7 +129,7 @@ pub use error::{Error, TaskError};
 pub use isolation::Isolation;
 pub use map::Outcome;
 pub use memory_reset::{MemoryReset, ResetCheck};
-pub use module::{Module, TaskKind};
+pub use module::{Module, ModuleKind, TaskKind};
 pub use output::{CommandOutput, TaskOutput};
 pub use placeholders::Placeholders;
 pub use pool::{

@@ -86,6 +86,14 @@ impl Module {
             message,
             failure,
         };
+        if self.kind() == crate::module::ModuleKind::Component {
+            return Err(Error::Component {
+                path: self.path().to_owned(),
+                message: "a snapshot initializer runs in a core module; a component is \
+                          pre-initialized when it is built (componentize-py does it)"
+                    .into(),
+            });
+        }
         match self.task_kind(initializer)? {
             TaskKind::Numeric { params, results } if params.is_empty() && results.is_empty() => {}
             other => {
@@ -157,10 +165,13 @@ fn initialized(probe: &Module, initializer: &str, policy: &Policy) -> Result<Liv
     let export = probe
         .task(initializer)
         .map_err(|error| TaskError::Host(error.to_string()))?
-        .export;
+        .export
+        .clone();
     let Live { store, instance } = &mut live;
     let outcome = instance
-        .get_module_export(&mut *store, &export)
+        .core()
+        .zip(export.core())
+        .and_then(|(instance, export)| instance.get_module_export(&mut *store, export))
         .and_then(wasmtime::Extern::into_func)
         .ok_or_else(|| Failure::Task(TaskError::Host("the initializer is missing".into())))
         .and_then(|func| Ok(func.typed::<(), ()>(&*store)?))
@@ -180,7 +191,8 @@ impl InstanceState for Initialized<'_> {
     async fn global_get(&mut self, name: &str, type_hint: ValType) -> SnapshotVal {
         let Live { store, instance } = &mut *self.live;
         let value = instance
-            .get_global(&mut *store, name)
+            .core()
+            .and_then(|instance| instance.get_global(&mut *store, name))
             .map(|global| global.get(&mut *store));
         match value {
             Some(Val::I32(value)) => SnapshotVal::I32(value),
@@ -197,7 +209,10 @@ impl InstanceState for Initialized<'_> {
 
     async fn memory_contents(&mut self, name: &str, contents: impl FnOnce(&[u8]) + Send) {
         let Live { store, instance } = &mut *self.live;
-        match instance.get_memory(&mut *store, name) {
+        match instance
+            .core()
+            .and_then(|instance| instance.get_memory(&mut *store, name))
+        {
             Some(memory) => contents(memory.data(&*store)),
             None => {
                 self.missing.get_or_insert_with(|| name.to_owned());

@@ -393,7 +393,7 @@ fn load_error_kind(error: &Error) -> &'static str {
         Error::Precompiled { .. } => "precompiled",
         Error::Component { .. } => "component",
         Error::Compile { .. } => "compile",
-        Error::UnknownImport { .. } => "unknown_import",
+        Error::UnknownImport { .. } | Error::UnknownComponentImport { .. } => "unknown_import",
         Error::Link { .. } => "link",
         Error::MissingExport { .. } => "missing_export",
         Error::WrongSignature { .. } => "wrong_signature",

@@ -1,14 +1,17 @@
 //! The host half of the guest ABI (`guest/abi/ABI.md`): how a call can fail, and the typed
 //! lookup of an export the module's load checked; function tasks (write the input, call, read and
-//! check the result record: [`function`]) and numeric tasks (numbers in and out, JSON to numbers:
-//! [`numeric`]). Nothing the guest returns is trusted.
+//! check the result record: [`function`]), numeric tasks (numbers in and out, JSON to numbers:
+//! [`numeric`]) and a component's functions (JSON to and from WIT values: [`wit`]). Nothing the
+//! guest returns is trusted.
 
 mod function;
 mod numeric;
+pub(crate) mod wit;
 
 pub(crate) use function::{AbiExports, call_function};
 pub(crate) use numeric::call_json;
 pub use numeric::{NumType, Numbers};
+pub(crate) use wit::call_wit;
 
 use wasmtime::{Extern, Instance, ModuleExport, Store, TypedFunc};
 

@@ -1,16 +1,18 @@
-//! `hecaton inspect`: what a module offers — its tasks, imports, memory and the proposals it uses.
+//! `hecaton inspect`: what a module offers — its tasks, imports, memory and the proposals it
+//! uses; for a component, its functions with their WIT signatures and the interfaces it imports.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use hecaton::{Engine, Module, TaskKind};
+use hecaton::{Engine, Module, ModuleKind, TaskKind};
 use serde_json::{Value, json};
 
 use crate::cli::Exit;
 use crate::cli::sandbox::CacheArgs;
 
 /// List a module's tasks (function tasks with their ABI version, numeric exports with their
-/// signature, a WASI command), what it imports (WASI, hecaton's host functions), its memory, and
+/// signature, a WASI command, a component's functions with their WIT signatures), what it
+/// imports (WASI, hecaton's host functions, a component's WASI 0.2 interfaces), its memory, and
 /// the WebAssembly proposals beyond 1.0 it uses.
 #[derive(Debug, Args)]
 pub(crate) struct InspectArgs {
@@ -62,6 +64,11 @@ fn report(module: &Module) -> Value {
                 "results": results.iter().map(ToString::to_string).collect::<Vec<_>>(),
             }),
             TaskKind::Command => json!({"name": name, "kind": "command"}),
+            TaskKind::Wit { signature } => json!({
+                "name": name,
+                "kind": "component-function",
+                "signature": signature,
+            }),
             _ => json!({"name": name, "kind": "unknown"}),
         })
         .collect();
@@ -74,9 +81,15 @@ fn report(module: &Module) -> Value {
             .map(|(name, note)| json!({"name": name, "note": note}))
             .collect()
     });
+    let kind = match module.kind() {
+        ModuleKind::Component => "component",
+        _ => "core",
+    };
     json!({
         "path": module.path().display().to_string(),
+        "kind": kind,
         "imports_wasi": module.imports_wasi(),
+        "interfaces": module.interfaces().collect::<Vec<_>>(),
         "proposals": proposals,
         "host_functions": module.host_functions().collect::<Vec<_>>(),
         "memory": memory,
@@ -91,9 +104,20 @@ fn text(report: &Value) -> String {
         text.push_str(&hecaton::printable(line.as_bytes()));
         text.push('\n');
     };
-    line(report["path"].as_str().unwrap_or_default().to_owned());
+    let component = report["kind"] == "component";
+    let path = report["path"].as_str().unwrap_or_default();
+    if component {
+        line(format!("{path} (a component)"));
+    } else {
+        line(path.to_owned());
+    }
     let mut imports = Vec::new();
-    if report["imports_wasi"] == true {
+    if component {
+        let interfaces = join(&report["interfaces"]);
+        if !interfaces.is_empty() {
+            imports.push(format!("WASI 0.2 ({interfaces})"));
+        }
+    } else if report["imports_wasi"] == true {
         imports.push("WASI preview 1".to_owned());
     }
     let host_functions = join(&report["host_functions"]);
@@ -115,9 +139,11 @@ fn text(report: &Value) -> String {
                 memory["min_bytes"]
             ));
         }
+        _ if component => {}
         _ => line("  memory:  none exported".to_owned()),
     }
     match report["proposals"].as_array() {
+        None if component => {}
         Some(proposals) if proposals.is_empty() => {
             line("  proposals: none (WebAssembly 1.0)".to_owned());
         }
@@ -147,6 +173,7 @@ fn text(report: &Value) -> String {
             Some("command") => {
                 "WASI command (argv and stdin in; stdout, stderr, exit code out)".to_owned()
             }
+            Some("component-function") => task["signature"].as_str().unwrap_or_default().to_owned(),
             _ => "unknown".to_owned(),
         };
         line(format!("    {name:<20} {kind}"));

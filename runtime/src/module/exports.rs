@@ -16,7 +16,28 @@ use crate::error::Error;
 #[derive(Clone)]
 pub(crate) struct Task {
     pub(crate) kind: TaskKind,
-    pub(crate) export: ModuleExport,
+    pub(crate) export: Export,
+}
+
+/// Where a task's code is, as the load found it.
+#[derive(Clone)]
+pub(crate) enum Export {
+    /// An export of a core module.
+    Core(ModuleExport),
+    /// A function a component exports, with its WIT types.
+    Wit(std::sync::Arc<crate::abi::wit::WitFunc>),
+    /// A component's `wasi:cli/run` (the module's `command` indices).
+    Run,
+}
+
+impl Export {
+    /// The core module's export, if the task is one.
+    pub(crate) fn core(&self) -> Option<&ModuleExport> {
+        match self {
+            Self::Core(export) => Some(export),
+            Self::Wit(_) | Self::Run => None,
+        }
+    }
 }
 
 impl fmt::Debug for Task {
@@ -40,8 +61,15 @@ pub enum TaskKind {
         /// Result types.
         results: Vec<NumType>,
     },
-    /// A WASI command, `_start`: argv and stdin in, stdout, stderr and exit code out.
+    /// A WASI command, `_start` (a component's `wasi:cli/run`): argv and stdin in, stdout,
+    /// stderr and exit code out.
     Command,
+    /// A function a component exports: its arguments and result are WIT values, given and
+    /// taken as JSON (README, "Writing tasks as components").
+    Wit {
+        /// Its WIT signature: `func(x: s64) -> s64`.
+        signature: String,
+    },
 }
 
 impl fmt::Display for TaskKind {
@@ -49,6 +77,7 @@ impl fmt::Display for TaskKind {
         match self {
             Self::Function => f.write_str("function task (JSON in, JSON out)"),
             Self::Command => f.write_str("WASI command"),
+            Self::Wit { signature } => write!(f, "component function {signature}"),
             Self::Numeric { params, results } => {
                 let list = |types: &[NumType]| {
                     types
@@ -139,7 +168,13 @@ impl Exports {
                 },
             };
             if let Some(export) = index(name) {
-                tasks.insert(name.to_owned(), Task { kind, export });
+                tasks.insert(
+                    name.to_owned(),
+                    Task {
+                        kind,
+                        export: Export::Core(export),
+                    },
+                );
             }
         }
         let memory = index(abi::MEMORY_EXPORT).filter(|_| {
@@ -176,7 +211,7 @@ impl Exports {
                     task,
                     Task {
                         kind: TaskKind::Function,
-                        export,
+                        export: Export::Core(export),
                     },
                 );
             }

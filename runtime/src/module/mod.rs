@@ -1,7 +1,9 @@
-//! Loading a task module: read, tell wasm from WAT from a component, compile once, check the
-//! exports against the ABI, link the imports, and keep an [`wasmtime::InstancePre`] from which
-//! every task instantiates.
+//! Loading a task module: read, tell wasm from WAT and a core module from a component, compile
+//! once, check the exports against the ABI (a core module's) or read them by their WIT types (a
+//! component's: [`component`]), link the imports, and keep an instance-pre from which every task
+//! instantiates.
 
+mod component;
 mod exports;
 
 use std::collections::BTreeMap;
@@ -16,8 +18,8 @@ use crate::cache::ModuleCache;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::sandbox::{Limits, TaskState, linker};
-pub(crate) use exports::Task;
 pub use exports::TaskKind;
+pub(crate) use exports::{Export, Task};
 use exports::{Exports, check_imports};
 
 /// A compiled task module, checked against the ABI and linked, ready to run tasks. Compiling
@@ -33,16 +35,40 @@ struct Loaded {
     /// argv\[0\] of the module's tasks: its file name.
     program: Arc<str>,
     engine: Engine,
-    pre: wasmtime::InstancePre<TaskState>,
+    pre: Pre,
     imports_wasi: bool,
     /// The ABI's host functions (module `hecaton`) it imports, by name.
     host_functions: Vec<String>,
+    /// The interfaces a component imports (WASI 0.2's).
+    interfaces: Vec<String>,
     tasks: BTreeMap<String, Task>,
+    /// Other names of tasks: a component's interface functions by their short names.
+    aliases: BTreeMap<String, String>,
     memory: Option<ModuleExport>,
     alloc: Option<ModuleExport>,
     initialize: Option<ModuleExport>,
     /// Where the module came from, for [`Module::snapshot`]; `None` for a precompiled module.
     source: Option<Source>,
+}
+
+/// What every task of a module instantiates: a core module's or a component's instance-pre.
+pub(crate) enum Pre {
+    Core(wasmtime::InstancePre<TaskState>),
+    Component {
+        pre: wasmtime::component::InstancePre<TaskState>,
+        /// Where `wasi:cli/run` is, for a command component.
+        command: Option<wasmtime_wasi::p2::bindings::sync::CommandIndices>,
+    },
+}
+
+/// Whether a [`Module`] is a core WebAssembly module or a component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ModuleKind {
+    /// A core module (wasm32-wasip1, WAT, C, AssemblyScript…): tasks by hecaton's ABI.
+    Core,
+    /// A component (wasm32-wasip2, componentize-py, componentize-js…): tasks by WIT types.
+    Component,
 }
 
 /// A module's wasm binary and the compile cache it was loaded through.
@@ -123,7 +149,10 @@ impl Module {
         cache: Option<&ModuleCache>,
     ) -> Result<Self, Error> {
         let path = path.to_owned();
-        let binary = to_binary(&path, bytes)?;
+        let (binary, kind) = to_binary(&path, bytes)?;
+        if kind == ModuleKind::Component {
+            return Self::load_component(engine, path, binary.into_owned(), cache);
+        }
         // What no task of the module could survive is refused before it is compiled (seconds for
         // a large module), and before a compile error could speak of it less clearly.
         crate::layout::check(&path, &binary)?;
@@ -154,6 +183,57 @@ impl Module {
         Self::from_compiled(engine, path, module, Some(source))
     }
 
+    fn load_component(
+        engine: &Engine,
+        path: PathBuf,
+        binary: Vec<u8>,
+        cache: Option<&ModuleCache>,
+    ) -> Result<Self, Error> {
+        let compile = || wasmtime::component::Component::from_binary(engine.wasmtime(), &binary);
+        let compiled = match cache {
+            Some(cache) => cache.load_or_compile(engine, &path, &binary, compile),
+            None => compile(),
+        };
+        let component = compiled.map_err(|error| Error::Compile {
+            path: path.clone(),
+            message: format!("{error:#}"),
+        })?;
+        let source = Source {
+            binary: Arc::from(binary),
+            cache: cache.cloned(),
+        };
+        Self::from_component(engine, path, &component, Some(source))
+    }
+
+    fn from_component(
+        engine: &Engine,
+        path: PathBuf,
+        component: &wasmtime::component::Component,
+        source: Option<Source>,
+    ) -> Result<Self, Error> {
+        let loaded = component::load(engine, &path, component)?;
+        Ok(Self {
+            inner: Arc::new(Loaded {
+                program: program_name(&path),
+                path,
+                engine: engine.clone(),
+                pre: Pre::Component {
+                    pre: loaded.pre,
+                    command: loaded.command,
+                },
+                imports_wasi: !loaded.imports.is_empty(),
+                host_functions: Vec::new(),
+                interfaces: loaded.imports,
+                tasks: loaded.tasks,
+                aliases: loaded.aliases,
+                memory: None,
+                alloc: None,
+                initialize: None,
+                source,
+            }),
+        })
+    }
+
     /// A module made from this one's bytes (a snapshot's rewriting), for the same engine,
     /// compiled through the same cache, named after the same file.
     pub(crate) fn derived(&self, bytes: &[u8]) -> Result<Self, Error> {
@@ -182,13 +262,20 @@ impl Module {
     ) -> Result<Self, Error> {
         let path = path.as_ref();
         let bytes = read_module(path)?;
+        let not_precompiled = |error: wasmtime::Error| Error::Compile {
+            path: path.to_owned(),
+            message: format!("not a precompiled module for this engine: {error:#}"),
+        };
+        if wasmtime::Engine::detect_precompiled(&bytes) == Some(wasmtime::Precompiled::Component) {
+            // SAFETY: the caller vouches for the file's origin, as this function's contract says.
+            let component =
+                unsafe { wasmtime::component::Component::deserialize(engine.wasmtime(), &bytes) }
+                    .map_err(not_precompiled)?;
+            return Self::from_component(engine, path.to_owned(), &component, None);
+        }
         // SAFETY: the caller vouches for the file's origin, as this function's contract says.
-        let module = unsafe { wasmtime::Module::deserialize(engine.wasmtime(), &bytes) }.map_err(
-            |error| Error::Compile {
-                path: path.to_owned(),
-                message: format!("not a precompiled module for this engine: {error:#}"),
-            },
-        )?;
+        let module = unsafe { wasmtime::Module::deserialize(engine.wasmtime(), &bytes) }
+            .map_err(not_precompiled)?;
         Self::from_compiled(engine, path.to_owned(), module, None)
     }
 
@@ -201,11 +288,11 @@ impl Module {
         let path = path.as_ref();
         let bytes = read_module(path)?;
         let module = Self::load(engine, path, &bytes, None)?;
-        module
-            .instance_pre()
-            .module()
-            .serialize()
-            .map_err(|error| Error::Engine(format!("{error:#}")))
+        let serialized = match &module.inner.pre {
+            Pre::Core(pre) => pre.module().serialize(),
+            Pre::Component { pre, .. } => pre.component().serialize(),
+        };
+        serialized.map_err(|error| Error::Engine(format!("{error:#}")))
     }
 
     fn from_compiled(
@@ -226,15 +313,15 @@ impl Module {
             })?;
         Ok(Self {
             inner: Arc::new(Loaded {
-                program: path
-                    .file_name()
-                    .map_or_else(|| "task.wasm".into(), |name| name.to_string_lossy().into()),
+                program: program_name(&path),
                 path,
                 engine: engine.clone(),
-                pre,
+                pre: Pre::Core(pre),
                 imports_wasi,
                 host_functions: imported_host_functions,
+                interfaces: Vec::new(),
                 tasks: exports.tasks,
+                aliases: BTreeMap::new(),
                 memory: exports.memory,
                 alloc: exports.alloc,
                 initialize: exports.initialize,
@@ -246,6 +333,14 @@ impl Module {
     /// The module's wasm binary (`None` for a precompiled module).
     pub(crate) fn binary(&self) -> Option<&[u8]> {
         self.inner.source.as_ref().map(|source| &*source.binary)
+    }
+
+    /// Whether this is a core module or a component.
+    pub fn kind(&self) -> ModuleKind {
+        match self.inner.pre {
+            Pre::Core(_) => ModuleKind::Core,
+            Pre::Component { .. } => ModuleKind::Component,
+        }
     }
 
     /// The file this module was loaded from.
@@ -264,7 +359,16 @@ impl Module {
         self.inner.host_functions.iter().map(String::as_str)
     }
 
-    /// The tasks this module offers, by name, in name order. A command is named `_start`.
+    /// The interfaces a component imports, as it names them (`wasi:cli/stdout@0.2.0`): all
+    /// WASI 0.2, the load refuses any other. Empty for a core module.
+    pub fn interfaces(&self) -> impl Iterator<Item = &str> {
+        self.inner.interfaces.iter().map(String::as_str)
+    }
+
+    /// The tasks this module offers, by name, in name order. A command is named `_start` (a
+    /// component's `wasi:cli/run` too); a component's functions are named as it exports them:
+    /// `square` at its root, `hecaton:shapes/shapes#area` in an interface (which
+    /// [`Module::task_kind`] also finds as `area` when no other export has that name).
     pub fn tasks(&self) -> impl Iterator<Item = (&str, &TaskKind)> {
         self.inner
             .tasks
@@ -275,9 +379,12 @@ impl Module {
     /// The WebAssembly proposals beyond wasm 1.0 that this module uses (`"bulk-memory"`,
     /// `"exception-handling"`, …, as their repositories under github.com/WebAssembly name them),
     /// each with what hecaton does with it; `None` for a module loaded precompiled, whose wasm is
-    /// not kept. Costs one validation of the module per proposal (spread over the cores): call
+    /// not kept, and for a component. Costs one validation of the module per proposal (spread over the cores): call
     /// it to inspect a module, not per task.
     pub fn proposals(&self) -> Option<Vec<(&'static str, &'static str)>> {
+        if self.kind() == ModuleKind::Component {
+            return None;
+        }
         let source = self.inner.source.as_ref()?;
         let used = crate::proposals::used(&source.binary)?;
         Some(
@@ -294,6 +401,14 @@ impl Module {
     /// [`printable`](crate::printable).
     pub fn signatures(&self) -> std::collections::BTreeMap<String, String> {
         let mut signatures = std::collections::BTreeMap::new();
+        if self.kind() == ModuleKind::Component {
+            for (name, task) in &self.inner.tasks {
+                if let TaskKind::Wit { signature } = &task.kind {
+                    signatures.insert(name.clone(), signature.clone());
+                }
+            }
+            return signatures;
+        }
         let Some(binary) = self.binary() else {
             return signatures;
         };
@@ -313,13 +428,14 @@ impl Module {
         signatures
     }
 
-    /// The exported memory's size limits in bytes: (initial, maximum), when there is one.
+    /// The exported memory's size limits in bytes: (initial, maximum), when there is one (a
+    /// component exports none).
     pub fn memory(&self) -> Option<(u64, Option<u64>)> {
-        let wasmtime::ExternType::Memory(memory) = self
-            .inner
-            .pre
-            .module()
-            .get_export(hecaton_abi::MEMORY_EXPORT)?
+        let Pre::Core(pre) = &self.inner.pre else {
+            return None;
+        };
+        let wasmtime::ExternType::Memory(memory) =
+            pre.module().get_export(hecaton_abi::MEMORY_EXPORT)?
         else {
             return None;
         };
@@ -339,7 +455,14 @@ impl Module {
     /// [`Error::Config`] naming the limit, the module and the size it starts at.
     pub(crate) fn check_starts_within(&self, limits: &Limits) -> Result<(), Error> {
         const PAGE: u64 = 64 << 10;
-        let required = self.inner.pre.module().resources_required();
+        let required = match &self.inner.pre {
+            Pre::Core(pre) => pre.module().resources_required(),
+            // `None` when the component imports a core module (hecaton links none).
+            Pre::Component { pre, .. } => match pre.component().resources_required() {
+                Some(required) => required,
+                None => return Ok(()),
+            },
+        };
         let memory = required
             .max_initial_memory_size
             .unwrap_or(0)
@@ -373,6 +496,7 @@ impl Module {
     }
 
     pub(crate) fn task(&self, name: &str) -> Result<&Task, Error> {
+        let name = self.inner.aliases.get(name).map_or(name, String::as_str);
         self.inner
             .tasks
             .get(name)
@@ -414,7 +538,7 @@ impl Module {
         &self.inner.engine
     }
 
-    pub(crate) fn instance_pre(&self) -> &wasmtime::InstancePre<TaskState> {
+    pub(crate) fn instance_pre(&self) -> &Pre {
         &self.inner.pre
     }
 
@@ -449,8 +573,18 @@ fn read_module(path: &Path) -> Result<Vec<u8>, Error> {
     })
 }
 
-/// The binary form of `bytes`: a core module as is, WAT text assembled, anything else refused.
-fn to_binary<'a>(path: &Path, bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>, Error> {
+/// argv\[0\] of a module's tasks: its file name.
+fn program_name(path: &Path) -> Arc<str> {
+    path.file_name()
+        .map_or_else(|| "task.wasm".into(), |name| name.to_string_lossy().into())
+}
+
+/// The binary form of `bytes` and what it is: a core module or a component as is, WAT text
+/// assembled, anything else refused.
+fn to_binary<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+) -> Result<(std::borrow::Cow<'a, [u8]>, ModuleKind), Error> {
     const CORE_MODULE: [u8; 8] = *b"\0asm\x01\0\0\0";
     if bytes.starts_with(b"\x7fELF") {
         return Err(Error::Precompiled {
@@ -459,11 +593,9 @@ fn to_binary<'a>(path: &Path, bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, [u
     }
     if let Some(header) = bytes.get(..8).filter(|header| header.starts_with(b"\0asm")) {
         return if header == CORE_MODULE {
-            Ok(bytes.into())
+            Ok((bytes.into(), ModuleKind::Core))
         } else if header[6..8] == [1, 0] {
-            Err(Error::Component {
-                path: path.to_owned(),
-            })
+            Ok((bytes.into(), ModuleKind::Component))
         } else {
             Err(Error::Compile {
                 path: path.to_owned(),
@@ -487,6 +619,6 @@ fn to_binary<'a>(path: &Path, bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, [u
         }
     })?;
     // WAT text can spell a component too.
-    to_binary(path, &binary)?;
-    Ok(binary.into())
+    let (_, kind) = to_binary(path, &binary)?;
+    Ok((binary.into(), kind))
 }

@@ -5,14 +5,14 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use wasmtime::{Instance, Store};
+use wasmtime::Store;
 
 use crate::abi::{self, Failure};
 use crate::error::{Error, TaskError};
-use crate::module::{Module, Task, TaskKind};
+use crate::module::{Export, Module, Pre, Task, TaskKind};
 use crate::output::{CommandOutput, TaskOutput};
 use crate::placeholders::Placeholders;
-use crate::run::{Live, Ran, Runner, classified, start};
+use crate::run::{Instance, Live, Ran, Runner, classified, start};
 use crate::sandbox::{
     CancelFlag, Capabilities, Identity, Policy, Scratch, Stdio, TaskState, WasiSetup, classify,
     new_store,
@@ -157,28 +157,30 @@ impl JsonRunner {
                 Err(ran) => return ran,
             },
         };
-        let outcome = match &task.kind {
-            TaskKind::Function => abi::call_function(
-                &mut live.store,
-                &live.instance,
-                self.module.abi_exports(),
-                &task.export,
-                input,
-            )
-            .map(TaskOutput::Json),
-            TaskKind::Numeric { params, results } => abi::call_json(
-                &mut live.store,
-                &live.instance,
-                &task.export,
-                params,
-                results,
-                input,
-            )
-            .map(TaskOutput::Json),
-            TaskKind::Command => Err(Failure::Task(TaskError::Host(
-                "a command called as a function".into(),
-            ))),
-        };
+        let outcome = match (&task.kind, &task.export, &live.instance) {
+            (TaskKind::Function, Export::Core(export), Instance::Core(instance)) => {
+                abi::call_function(
+                    &mut live.store,
+                    instance,
+                    self.module.abi_exports(),
+                    export,
+                    input,
+                )
+            }
+            (
+                TaskKind::Numeric { params, results },
+                Export::Core(export),
+                Instance::Core(instance),
+            ) => abi::call_json(&mut live.store, instance, export, params, results, input),
+            (TaskKind::Wit { .. }, Export::Wit(func), Instance::Component(instance)) => {
+                abi::call_wit(&mut live.store, instance, func, input)
+            }
+            _ => Err(Failure::Task(TaskError::Host(format!(
+                "task of kind {} called as a function",
+                task.kind
+            )))),
+        }
+        .map(TaskOutput::Json);
         let result = live.settle(outcome);
         let memory = live.memory();
         if result.is_err() {
@@ -326,6 +328,8 @@ fn command_setup(
     (argv, Stdio::Capture { stdin })
 }
 
+/// Runs a command: a core module's `_start`, a component's `wasi:cli/run` (whose `run`
+/// returning `err` is exit code 1, as `wasmtime run` has it).
 fn call_command(
     store: &mut Store<TaskState>,
     instance: &Instance,
@@ -334,10 +338,31 @@ fn call_command(
     let start = module
         .task(hecaton_abi::START_EXPORT)
         .map_err(|error| TaskError::Host(error.to_string()))?;
-    // SAFETY: `_start` was checked at load to be `(func)`; `instance` is of `module`.
-    let func = unsafe { abi::checked_func::<(), ()>(store, instance, Some(&start.export)) }?;
-    let exit_code = match func.call(&mut *store, ()) {
-        Ok(()) => 0,
+    let ran = match (instance, &start.export, module.instance_pre()) {
+        (Instance::Core(instance), Export::Core(export), _) => {
+            // SAFETY: `_start` was checked at load to be `(func)`; `instance` is of `module`.
+            let func = unsafe { abi::checked_func::<(), ()>(store, instance, Some(export)) }?;
+            func.call(&mut *store, ()).map(|()| 0)
+        }
+        (
+            Instance::Component(instance),
+            Export::Run,
+            Pre::Component {
+                command: Some(command),
+                ..
+            },
+        ) => command
+            .load(&mut *store, instance)
+            .and_then(|command| command.wasi_cli_run().call_run(&mut *store))
+            .map(|outcome| i32::from(outcome.is_err())),
+        _ => {
+            return Err(Failure::Task(TaskError::Host(
+                "the module's command is missing from its instance".into(),
+            )));
+        }
+    };
+    let exit_code = match ran {
+        Ok(code) => code,
         Err(error) => match classify(error, store.data_mut()) {
             TaskError::Exit(code) => code,
             other => return Err(Failure::Task(other)),

@@ -19,11 +19,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use wasmtime::{Instance, Store};
+use wasmtime::Store;
 
 use crate::abi::{self, Failure};
 use crate::error::TaskError;
-use crate::module::Module;
+use crate::module::{Module, Pre};
 use crate::sandbox::{
     CancelFlag, Identity, Limits, Policy, Stdio, TaskState, WasiSetup, classify, new_store,
 };
@@ -100,6 +100,22 @@ pub(crate) fn guarded<T>(body: impl FnOnce() -> Ran<T>) -> Ran<T> {
 pub(crate) struct Live {
     pub(crate) store: Store<TaskState>,
     pub(crate) instance: Instance,
+}
+
+/// A live instance of a core module or of a component.
+pub(crate) enum Instance {
+    Core(wasmtime::Instance),
+    Component(wasmtime::component::Instance),
+}
+
+impl Instance {
+    /// The core module's instance, if it is one.
+    pub(crate) fn core(&self) -> Option<&wasmtime::Instance> {
+        match self {
+            Self::Core(instance) => Some(instance),
+            Self::Component(_) => None,
+        }
+    }
 }
 
 impl Live {
@@ -196,17 +212,22 @@ fn function_wasi_setup(module: &Module, policy: &Policy) -> Option<WasiSetup> {
     })
 }
 
-/// A fresh instance, its start function and reactor initializer run.
+/// A fresh instance, its start function and reactor initializer run (a component's start
+/// functions run as it is instantiated).
 pub(crate) fn start(store: &mut Store<TaskState>, module: &Module) -> Result<Instance, Failure> {
     stack::check_fits(module.engine().max_stack()).map_err(Failure::Task)?;
-    let instance = module
-        .instance_pre()
-        .instantiate(&mut *store)
-        .map_err(Failure::Start)?;
+    let pre = match module.instance_pre() {
+        Pre::Core(pre) => pre,
+        Pre::Component { pre, .. } => {
+            let instance = pre.instantiate(&mut *store).map_err(Failure::Start)?;
+            return Ok(Instance::Component(instance));
+        }
+    };
+    let instance = pre.instantiate(&mut *store).map_err(Failure::Start)?;
     if let Some(initialize) = module.initialize_export() {
         // SAFETY: `_initialize` was checked at load to be `(func)`; `instance` is of `module`.
         let func = unsafe { abi::checked_func::<(), ()>(store, &instance, Some(initialize)) }?;
         func.call(&mut *store, ()).map_err(Failure::Start)?;
     }
-    Ok(instance)
+    Ok(Instance::Core(instance))
 }

@@ -80,15 +80,18 @@ impl<P: Numbers, R: Numbers> Runner for TypedRunner<P, R> {
                         Ok(live) => live,
                         Err(ran) => return ran,
                     };
-                // SAFETY: the export's type, checked at load, is `self.task.kind`, and `new`
-                // checked that `P` and `R` are its parameter and result types; `live.instance`
-                // is an instance of `self.module`.
-                let func = unsafe {
-                    abi::checked_func::<P, R>(
-                        &mut live.store,
-                        &live.instance,
-                        Some(&self.task.export),
-                    )
+                let func = match live.instance.core() {
+                    // SAFETY: the export's type, checked at load, is `self.task.kind`, and
+                    // `new` checked that `P` and `R` are its parameter and result types;
+                    // `instance` is an instance of `self.module`.
+                    Some(instance) => unsafe {
+                        abi::checked_func::<P, R>(
+                            &mut live.store,
+                            instance,
+                            self.task.export.core(),
+                        )
+                    },
+                    None => Err(abi::violation("typed numbers are a core module's")),
                 };
                 let func = match func {
                     Ok(func) => func,

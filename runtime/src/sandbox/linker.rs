@@ -1,5 +1,7 @@
 //! The one [`Linker`] of a module's tasks: the ABI's host functions (module `hecaton`), and for a
-//! module that imports WASI, WASI preview 1 with hecaton's own interruptible `poll_oneoff`.
+//! module that imports WASI, WASI preview 1 with hecaton's own interruptible `poll_oneoff`; and
+//! the one [`component::Linker`](wasmtime::component::Linker) of a component's: WASI 0.2 with
+//! hecaton's own interruptible `wasi:io/poll`.
 
 use hecaton_abi as abi;
 use wasmtime::{Caller, Extern, Linker};
@@ -7,7 +9,7 @@ use wasmtime::{Caller, Extern, Linker};
 use crate::engine::Engine;
 use crate::error::TaskError;
 use crate::sandbox::TaskState;
-use crate::sandbox::poll::link_poll;
+use crate::sandbox::poll::{link_poll, link_poll_p2};
 use crate::sandbox::wasi::link_wasi;
 
 /// Longest panic message the host copies out of a guest.
@@ -21,6 +23,17 @@ pub(crate) fn linker(engine: &Engine, wasi: bool) -> wasmtime::Result<Linker<Tas
         link_wasi(&mut linker)?;
         link_poll(&mut linker)?;
     }
+    Ok(linker)
+}
+
+/// The linker for a component of `engine`: WASI 0.2, every interface of it the component may
+/// import (`module::component` refuses any other import by name).
+pub(crate) fn component_linker(
+    engine: &Engine,
+) -> wasmtime::Result<wasmtime::component::Linker<TaskState>> {
+    let mut linker = wasmtime::component::Linker::new(engine.wasmtime());
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    link_poll_p2(&mut linker)?;
     Ok(linker)
 }
 

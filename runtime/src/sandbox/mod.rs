@@ -22,7 +22,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 pub use capabilities::{Access, Capabilities};
 pub(crate) use classify::classify;
 pub use limits::{DEFAULT_MAX_MEMORY, DEFAULT_MAX_OUTPUT, DEFAULT_MAX_TABLE_ELEMENTS, Limits};
-pub(crate) use linker::linker;
+pub(crate) use linker::{component_linker, linker};
 pub use scratch::Scratch;
 pub(crate) use wasi::CapturedOutput;
 pub use wasi::Stdio;
@@ -94,6 +94,14 @@ impl Policy {
             )));
         }
         Ok(())
+    }
+}
+
+/// WASI 0.2 (components) uses the same lazily made context as WASI preview 1: the same
+/// arguments, streams, capabilities and output caps.
+impl wasmtime_wasi::WasiView for TaskState {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        self.wasi_ctx().ctx()
     }
 }
 
@@ -266,8 +274,13 @@ pub(crate) fn new_store(
         table_elements_in_use: 0,
         stopped: None,
     };
+    let max_output = limits.max_output;
     let mut store = Store::new(engine.wasmtime(), state);
     store.limiter(|state| state);
+    // What a component's call may copy out of the guest (a result lifted into host values,
+    // about 40 bytes of host memory per list element): a result whose JSON could not be under
+    // the output limit stops before the host holds it ([`TaskError::OutputLimit`]).
+    store.set_hostcall_fuel(hostcall_fuel(max_output));
     if engine.fuel_enabled() {
         // Setting fuel cannot fail on an engine that meters it.
         let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
@@ -280,6 +293,17 @@ pub(crate) fn new_store(
         Ok(UpdateDeadline::Continue(1))
     });
     store
+}
+
+/// The hostcall fuel of a store whose task may output `max_output` bytes: room for as many
+/// list elements (each at least one byte of JSON) and wasmtime's own bookkeeping.
+fn hostcall_fuel(max_output: u64) -> usize {
+    const HOST_BYTES_PER_ELEMENT: u64 = 64;
+    const MINIMUM: u64 = 16 << 20;
+    let fuel = max_output
+        .saturating_mul(HOST_BYTES_PER_ELEMENT)
+        .max(MINIMUM);
+    usize::try_from(fuel).unwrap_or(usize::MAX)
 }
 
 /// When a task starting now times out, and its timeout; none for a timeout too far away to

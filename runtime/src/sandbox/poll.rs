@@ -146,3 +146,67 @@ fn slice(data: &[u8], ptr: u32, len: usize) -> Option<&[u8]> {
 fn slice_mut(data: &mut [u8], ptr: u32, len: usize) -> Option<&mut [u8]> {
     data.get_mut(ptr as usize..(ptr as usize).checked_add(len)?)
 }
+
+/// The `wasi:io/poll` interface WASI 0.2's linker defines, whose blocking functions hecaton
+/// replaces.
+const P2_POLL: &str = "wasi:io/poll@0.2.12";
+
+/// Replaces WASI 0.2's blocking `poll` and `[method]pollable.block` in a component linker that
+/// has WASI 0.2: wasmtime-wasi's own block the thread until a pollable is ready (a guest's
+/// `sleep` is a clock's pollable), out of reach of the epoch checks. These wait in slices of at
+/// most [`EPOCH_TICK`], checking the task's deadline and cancel flag between them.
+pub(crate) fn link_poll_p2(
+    linker: &mut wasmtime::component::Linker<TaskState>,
+) -> wasmtime::Result<()> {
+    use wasmtime::StoreContextMut;
+    use wasmtime::component::Resource;
+    use wasmtime_wasi::p2::DynPollable;
+    use wasmtime_wasi::p2::bindings::io::poll::{Host, HostPollable};
+
+    linker.allow_shadowing(true);
+    let mut poll = linker.instance(P2_POLL)?;
+    poll.func_wrap(
+        "poll",
+        |mut store: StoreContextMut<'_, TaskState>, (pollables,): (Vec<Resource<DynPollable>>,)| {
+            let reps: Vec<u32> = pollables.iter().map(Resource::rep).collect();
+            wait_in_slices!(store, |table| {
+                let borrowed = reps.iter().map(|&rep| Resource::new_borrow(rep)).collect();
+                Host::poll(table, borrowed)
+            })
+            .map(|ready| (ready,))
+        },
+    )?;
+    poll.func_wrap(
+        "[method]pollable.block",
+        |mut store: StoreContextMut<'_, TaskState>, (pollable,): (Resource<DynPollable>,)| {
+            let rep = pollable.rep();
+            wait_in_slices!(store, |table| HostPollable::block(
+                table,
+                Resource::new_borrow(rep)
+            ))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// Runs the wait `$wait` makes of the task's resource table `$table` until it finishes, in
+/// slices of at most [`EPOCH_TICK`]: between slices the task is stopped if it must be
+/// (deadline, cancel, output limit). (A macro: the wait borrows the table, which a closure
+/// could not hand it.)
+macro_rules! wait_in_slices {
+    ($store:ident, |$table:ident| $wait:expr) => {
+        loop {
+            $store.data_mut().check_interrupt()?;
+            let $table = wasmtime_wasi::WasiView::ctx($store.data_mut()).table;
+            // The timer is made inside the runtime that drives it.
+            let slice = wasmtime_wasi::runtime::in_tokio(async {
+                tokio::time::timeout(EPOCH_TICK, $wait).await
+            });
+            if let Ok(done) = slice {
+                break done;
+            }
+        }
+    };
+}
+use wait_in_slices;

@@ -9,6 +9,7 @@
 //! cargo run --release -p hecaton-bench -- --only large-module  # section 4 alone
 //! cargo run --release -p hecaton-bench -- --only real-programs # section 9 alone
 //! cargo run --release -p hecaton-bench -- --only cluster       # section 10 alone
+//! cargo run --release -p hecaton-bench -- --only components    # section 11 alone
 //! ```
 //!
 //! One module per section, each printing a table whose every row is measured in this run:
@@ -29,15 +30,20 @@
 //!    parallel;
 //! 10. [`cluster`]: many machines, on one — `hecaton map --nats` over two one-thread
 //!     `hecaton worker`s against a local `map -j 2`, for `square` and `fib(25)`, and a new
-//!     worker's start on a known module.
+//!     worker's start on a known module;
+//! 11. [`components`]: an exported WIT function as a task — a Rust component against the same
+//!     `square` as a core module, a Python (componentize-py) component's calls per second, and
+//!     what a Python call's time goes to.
 //!
-//! One module per contender: [`hecaton_rows`], [`raw`], [`native`], [`python`], [`cli`]; the
-//! guest is `bench/guests/bench-tasks` ([`guest`]), its work written natively in [`work`], what
+//! One module per contender: [`hecaton_rows`], [`raw`] (and [`raw_component`]), [`native`],
+//! [`python`], [`cli`]; the guest is `bench/guests/bench-tasks` ([`guest`], which builds the
+//! components too), its work written natively in [`work`], what
 //! every row measures and how in [`measure`]. No module imports another that imports it back,
 //! however indirectly: `work` ← `measure` ← the contenders (and `sweep`) ← the sections.
 
 mod cli;
 mod cluster;
+mod components;
 mod cpu;
 mod guest;
 mod hecaton_rows;
@@ -49,6 +55,7 @@ mod overhead;
 mod plot;
 mod python;
 mod raw;
+mod raw_component;
 mod real_programs;
 mod report;
 mod reset;
@@ -107,6 +114,8 @@ enum Section {
     RealPrograms,
     /// 10. Many machines, on one: `map --nats` over two workers against a local map.
     Cluster,
+    /// 11. Components: a Rust one against a core module, a Python one's calls per second.
+    Components,
 }
 
 /// How many items each kind of row runs.
@@ -143,6 +152,10 @@ pub struct Plan {
     /// `fib(25)` tasks per row of the cluster section: enough that a map's start (connecting,
     /// the first chunks of one item while chunk sizes adapt) weighs little.
     pub cluster_fib_items: u64,
+    /// `square` tasks per row of the Rust component and the core module (section 11).
+    pub component_items: u64,
+    /// Calls per row of the Python component (section 11), a few thousand a second at best.
+    pub python_component_items: u64,
 }
 
 impl Plan {
@@ -165,6 +178,8 @@ impl Plan {
             reset_items: 20_000 / scale,
             cluster_items: items,
             cluster_fib_items: 2000 / scale,
+            component_items: (items / 10).max(2),
+            python_component_items: 2000 / scale,
         }
     }
 }
@@ -187,6 +202,7 @@ fn main() -> Result<()> {
         Section::Initializer,
         Section::Plot,
         Section::Cluster,
+        Section::Components,
     ];
     let guest = if needs_guest.into_iter().any(runs) {
         let path = match &args.module {
@@ -243,6 +259,9 @@ fn main() -> Result<()> {
     if let Some(guest) = guest.as_ref().filter(|_| runs(Section::Cluster)) {
         let hecaton = cli::build(guest::workspace_root())?;
         cluster::print(&plan, guest, &hecaton)?;
+    }
+    if let Some(guest) = guest.as_ref().filter(|_| runs(Section::Components)) {
+        components::print(&plan, guest)?;
     }
     println!("\nload average at the end: {}", load_average());
     Ok(())

@@ -49,7 +49,8 @@ class Module:
     def path(self) -> pathlib.Path: ...
     @property
     def tasks(self) -> Dict[str, str]:
-        """``{name: kind}``: ``"function"``, ``"command"`` or ``"numeric (i64) -> (i64)"``."""
+        """``{name: kind}``: ``"function"``, ``"command"``, ``"numeric (i64) -> (i64)"`` or, for a
+        component, ``"component function func(x: s64) -> s64"``."""
 
 class CommandResult:
     """What a WASI command did, as ``subprocess.CompletedProcess``."""

@@ -116,8 +116,9 @@ impl Module {
     }
 
     /// The module's tasks: ``{name: kind}``, the kind ``"function"`` (JSON in and out),
-    /// ``"command"`` (a WASI program, ``_start``) or a numeric signature such as
-    /// ``"numeric (i64) -> (i64)"``.
+    /// ``"command"`` (a WASI program, ``_start``), a numeric signature such as
+    /// ``"numeric (i64) -> (i64)"``, or a component's function with its WIT signature
+    /// (``"component function func(x: s64) -> s64"``).
     #[getter]
     fn tasks(&self) -> HashMap<String, String> {
         self.plain
@@ -126,7 +127,7 @@ impl Module {
                 let kind = match kind {
                     TaskKind::Function => "function".to_owned(),
                     TaskKind::Command => "command".to_owned(),
-                    numeric => numeric.to_string(),
+                    other => other.to_string(),
                 };
                 (name.to_owned(), kind)
             })

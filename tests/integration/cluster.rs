@@ -927,3 +927,27 @@ fn a_stack_limit_near_two_mib_runs_on_workers_and_one_past_a_workers_ceiling_is_
         "--max-stack 2097152 bytes (it runs at least 1, at most 1048576)",
     );
 }
+
+#[test]
+fn a_component_export_maps_on_workers_as_it_maps_locally() {
+    let server = NatsServer::start();
+    let _worker = worker(&server.url(), &["-j", "1"], &[]);
+    let input: String = (0..30)
+        .map(|n| {
+            format!(
+                "[{}]\n",
+                (0..n).map(|k| k.to_string()).collect::<Vec<_>>().join(",")
+            )
+        })
+        .collect();
+    let args = [hecaton_tests::guests::WIT_SHAPES, "--invoke", "sum"];
+    let local = local_map(&args, input.as_bytes());
+    let remote = remote_map(&args, &server.url(), input.as_bytes()).finish(MAP);
+    let local = local.join().unwrap();
+    assert_exit(&local, 0);
+    assert_same_as_local(&remote, &local);
+    let expected: String = (0..30_i64)
+        .map(|n| format!("{}\n", n * (n - 1) / 2))
+        .collect();
+    assert_stdout(&remote, &expected);
+}

@@ -589,3 +589,107 @@ fn a_componentize_js_component_runs_javascript() {
         Err(TaskError::Guest { .. })
     ));
 }
+
+#[test]
+fn the_cli_runs_maps_and_inspects_components() {
+    use crate::cli::{assert_exit, assert_stdout, hecaton, stdout};
+    assert_stdout(
+        &hecaton(&["run", WIT_SHAPES, "--invoke", "square", "7"], b""),
+        "49\n",
+    );
+    assert_stdout(
+        &hecaton(
+            &["map", PY_COMPONENT, "--invoke", "square", "1", "2", "3"],
+            b"",
+        ),
+        "1\n4\n9\n",
+    );
+    let inputs: String = (0..25).map(|i| format!("{i}\n")).collect();
+    let mapped = hecaton(
+        &["map", JS_COMPONENT, "--invoke", "square"],
+        inputs.as_bytes(),
+    );
+    let expected: String = (0..25).map(|i| format!("{}\n", i * i)).collect();
+    assert_stdout(&mapped, &expected);
+    // The bad input of one task is that input's failure, named with its line.
+    let bad = hecaton(
+        &["map", WIT_SHAPES, "--invoke", "add8", "--keep-going"],
+        b"[1, 2]\n[300, 1]\n",
+    );
+    assert_exit(&bad, 1);
+    let lines: Vec<Value> = stdout(&bad)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines[0], json!(3));
+    assert_eq!(lines[1]["error"]["kind"], "bad_input");
+    // A command component: arguments, stdin, GNU parallel's spellings.
+    assert_stdout(
+        &hecaton(&["run", WIT_COMMAND, "--", "echo", "a", "b"], b""),
+        "a b\n",
+    );
+    let seq = hecaton(
+        &["map", WIT_COMMAND, "--arg", "--raw", "--", "echo", "n="],
+        b"1\n2\n3\n",
+    );
+    assert_stdout(&seq, "n= 1\nn= 2\nn= 3\n");
+    let placed = hecaton(
+        &[
+            "map",
+            WIT_COMMAND,
+            "--raw",
+            "--",
+            "echo",
+            "<{}>",
+            ":::",
+            "x",
+            "y",
+        ],
+        b"",
+    );
+    assert_stdout(&placed, "<x>\n<y>\n");
+    let exit = hecaton(&["run", WIT_COMMAND, "--", "exit", "3"], b"");
+    assert_exit(&exit, 1);
+    let inspect = hecaton(&["inspect", "--json", PY_COMPONENT], b"");
+    assert_exit(&inspect, 0);
+    let report: Value = serde_json::from_str(&stdout(&inspect)).unwrap();
+    assert_eq!(report["kind"], "component");
+    assert!(
+        report["interfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i.as_str().unwrap().starts_with("wasi:cli/stdout@0.2"))
+    );
+    let square = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "square")
+        .unwrap();
+    assert_eq!(square["signature"], "func(x: s64) -> s64");
+    assert_eq!(square["kind"], "component-function");
+}
+
+#[test]
+fn a_component_compiles_once_through_the_cache_and_precompiled() {
+    let dir = std::env::temp_dir().join(format!("hecaton-component-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cache = hecaton::ModuleCache::new(dir.join("cache")).key_file(dir.join("key"));
+    let engine = Engine::shared().unwrap();
+    let first = Module::from_file_cached(&engine, WIT_SHAPES, &cache).unwrap();
+    let entries = || std::fs::read_dir(cache.dir()).unwrap().count();
+    assert_eq!(entries(), 1);
+    let second = Module::from_file_cached(&engine, WIT_SHAPES, &cache).unwrap();
+    assert_eq!(entries(), 1);
+    for module in [&first, &second] {
+        assert_eq!(run::<i64>(module, "square", &-4), Ok(16));
+    }
+    let precompiled = Module::precompile(&engine, WIT_SHAPES).unwrap();
+    let file = dir.join("shapes.cwasm");
+    std::fs::write(&file, precompiled).unwrap();
+    // SAFETY: the file was written just above by `Module::precompile` for this engine.
+    let loaded = unsafe { Module::from_precompiled_file(&engine, &file) }.unwrap();
+    assert_eq!(loaded.kind(), ModuleKind::Component);
+    assert_eq!(run::<i64>(&loaded, "square", &5), Ok(25));
+}

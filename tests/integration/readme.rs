@@ -20,6 +20,10 @@ const RUN_ELSEWHERE: &[(&str, &str)] = &[
         "tests/integration/cluster.rs runs workers and maps on nats-servers it starts",
     ),
     (
+        "componentize-py -d tests/guests/python-component/wit",
+        "tests/build.rs builds tests/guests/python-component with this command (its test guest)",
+    ),
+    (
         "HECATON_FUZZ_SECONDS=300 cargo test",
         "cargo test runs every fuzz target at its default budget; these only run them longer",
     ),

@@ -1,4 +1,5 @@
-//! `hecaton build`: compile a Rust task crate for `wasm32-wasip1` and print the module's path.
+//! `hecaton build`: compile a Rust task crate for `wasm32-wasip1` (a component crate, one that
+//! depends on `wit-bindgen`, for `wasm32-wasip2`) and print the module's path.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -9,9 +10,14 @@ use clap::Args;
 
 use crate::cli::Exit;
 
-const TARGET: &str = "wasm32-wasip1";
+/// The target of a task crate: a core module by hecaton's ABI.
+const MODULE_TARGET: &str = "wasm32-wasip1";
 
-/// Compile a Rust task crate for wasm32-wasip1 (release) and print the module's path.
+/// The target of a component crate: a component of WASI 0.2.
+const COMPONENT_TARGET: &str = "wasm32-wasip2";
+
+/// Compile a Rust task crate for wasm32-wasip1 (release) and print the module's path; a crate
+/// that depends on wit-bindgen is a component, built for wasm32-wasip2.
 #[derive(Debug, Args)]
 pub(crate) struct BuildArgs {
     /// The crate's folder (holding Cargo.toml).
@@ -34,8 +40,8 @@ pub(crate) fn is_crate(path: &Path) -> bool {
     path.is_dir()
 }
 
-/// Builds the crate in `crate_dir` for wasm32-wasip1 in release mode; returns the module's path.
-/// Cargo's progress and diagnostics go to stderr.
+/// Builds the crate in `crate_dir` in release mode, for wasm32-wasip1 or (a component crate)
+/// wasm32-wasip2; returns the module's path. Cargo's progress and diagnostics go to stderr.
 pub(crate) fn build_crate(crate_dir: &Path, target_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
     let manifest = crate_dir.join("Cargo.toml");
     if !manifest.is_file() {
@@ -44,14 +50,15 @@ pub(crate) fn build_crate(crate_dir: &Path, target_dir: Option<&Path>) -> anyhow
             crate_dir.display()
         );
     }
-    ensure_target_installed()?;
+    let target = target_of(&manifest)?;
+    ensure_target_installed(target)?;
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo
         .args([
             "build",
             "--release",
             "--target",
-            TARGET,
+            target,
             "--message-format=json-render-diagnostics",
         ])
         .arg("--manifest-path")
@@ -110,25 +117,41 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Installs the wasm32-wasip1 standard library through rustup when it is missing.
-fn ensure_target_installed() -> anyhow::Result<()> {
+/// The target a crate is built for: a component's when it depends on `wit-bindgen` (the
+/// bindings of a WIT world), else a core module's.
+fn target_of(manifest: &Path) -> anyhow::Result<&'static str> {
+    let text = std::fs::read_to_string(manifest)
+        .with_context(|| format!("cannot read {}", manifest.display()))?;
+    let component = text.lines().any(|line| {
+        let line = line.trim_start();
+        line.starts_with("wit-bindgen") && !line.starts_with("wit-bindgen-")
+    });
+    Ok(if component {
+        COMPONENT_TARGET
+    } else {
+        MODULE_TARGET
+    })
+}
+
+/// Installs the target's standard library through rustup when it is missing.
+fn ensure_target_installed(target: &'static str) -> anyhow::Result<()> {
     let sysroot = Command::new("rustc")
         .args(["--print", "sysroot"])
         .output()
         .context("cannot run rustc (is Rust installed?)")?;
     let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
-    if sysroot.join("lib/rustlib").join(TARGET).is_dir() {
+    if sysroot.join("lib/rustlib").join(target).is_dir() {
         return Ok(());
     }
     crate::cli::say(format_args!(
-        "the {TARGET} target is missing; installing it with `rustup target add {TARGET}`"
+        "the {target} target is missing; installing it with `rustup target add {target}`"
     ));
     let status = Command::new("rustup")
-        .args(["target", "add", TARGET])
+        .args(["target", "add", target])
         .status()
-        .context("cannot run rustup to install the wasm32-wasip1 target")?;
+        .with_context(|| format!("cannot run rustup to install the {target} target"))?;
     if !status.success() {
-        bail!("`rustup target add {TARGET}` failed ({status})");
+        bail!("`rustup target add {target}` failed ({status})");
     }
     Ok(())
 }

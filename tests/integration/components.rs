@@ -43,7 +43,13 @@ fn a_component_is_a_module_of_kind_component_with_wit_typed_tasks() {
                 "add8",
                 "component function func(a: u8, b: u8) -> u8".to_owned()
             ),
+            ("bad-char", "component function func() -> char".to_owned()),
+            (
+                "bad-string",
+                "component function func() -> string".to_owned()
+            ),
             ("boom", "component function func()".to_owned()),
+            ("count", "component function func() -> u32".to_owned()),
             (
                 "div",
                 "component function func(a: s32, b: s32) -> result<s32>".to_owned()
@@ -164,6 +170,48 @@ fn a_pool_maps_a_component_export_each_call_in_a_fresh_instance() {
     // Memory grown by one task is not there for the next: each starts at 1 page.
     let grown: Vec<i32> = pool.map(&module, "grow", [3, 3, 3, 3]).unwrap();
     assert_eq!(grown, [1, 1, 1, 1]);
+}
+
+#[test]
+fn isolation_levels_mean_for_a_component_what_they_mean_for_a_module() {
+    let module = core_funcs();
+    let count = |isolation: hecaton::Isolation| -> Vec<u32> {
+        let pool = Pool::builder()
+            .workers(1)
+            .isolation(isolation)
+            .build()
+            .unwrap();
+        let job = pool.job(&module, "count").unwrap().chunksize(4);
+        job.map(&[(); 8].map(|()| Value::Null)).unwrap()
+    };
+    assert_eq!(count(hecaton::Isolation::Task), [1; 8]);
+    assert_eq!(count(hecaton::Isolation::Chunk), [1, 2, 3, 4, 1, 2, 3, 4]);
+    let worker = hecaton::Isolation::Worker {
+        max_tasks_per_instance: None,
+    };
+    assert_eq!(count(worker), [1, 2, 3, 4, 5, 6, 7, 8]);
+}
+
+#[test]
+fn a_value_the_guest_returns_that_does_not_fit_its_type_is_an_abi_violation() {
+    let module = core_funcs();
+    for task in ["bad-char", "bad-string"] {
+        match call(&module, task, json!(null)) {
+            Err(TaskError::AbiViolation(message)) => assert!(!message.is_empty()),
+            other => panic!("{task}: {other:?}"),
+        }
+    }
+    // The instance a violation happened in serves no other task: the next call is fresh.
+    assert_eq!(run::<u32>(&module, "count", &()).unwrap(), 1);
+}
+
+#[test]
+fn a_component_whose_start_traps_is_an_instantiate_failure() {
+    let module = load(fixture("component-start-trap.wat"));
+    assert!(matches!(
+        run::<u32>(&module, "f", &()),
+        Err(TaskError::Instantiate(_))
+    ));
 }
 
 fn load_error(name: &str) -> Error {

@@ -22,8 +22,11 @@ mod cli_map;
 mod cli_run;
 // `map --nats` over `hecaton worker`s on nats-servers: the local map's output, refusals, Ctrl-C.
 mod cluster;
-// Components: WIT-typed exports called with JSON, `wasi:cli/run` commands, limits, refusals;
-// hand-made ones and real ones from Rust (wasm32-wasip2), componentize-py and componentize-js.
+// Real components from Rust (wasm32-wasip2), componentize-py and componentize-js: every WIT
+// shape, a command, every limit and grant, the CLI, the compile cache.
+mod component_corpus;
+// Components made by hand: WIT-typed exports called with JSON, bad input naming the parameter,
+// isolation levels, refusals at load naming the import or export.
 mod components;
 // Real programs (boolector, CPython, resvg, usvg, svg-flatten, yosys, GCC's cc1, QuickJS)
 // fetched by tests/corpus/fetch.sh, run and mapped through the CLI against independent oracles.

@@ -182,7 +182,7 @@ fn isolation_levels_mean_for_a_component_what_they_mean_for_a_module() {
             .build()
             .unwrap();
         let job = pool.job(&module, "count").unwrap().chunksize(4);
-        job.map(&[(); 8].map(|()| Value::Null)).unwrap()
+        job.map([(); 8].map(|()| Value::Null)).unwrap()
     };
     assert_eq!(count(hecaton::Isolation::Task), [1; 8]);
     assert_eq!(count(hecaton::Isolation::Chunk), [1, 2, 3, 4, 1, 2, 3, 4]);

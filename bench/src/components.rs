@@ -18,25 +18,24 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use hecaton::{Engine, Module};
+use hecaton::{Engine, MemoryReset, Module, ModuleCache};
 
 use crate::measure::{MIN_SECONDS, Measurement, RUNS, Workload};
 use crate::raw_component::{RawComponent, Step};
 use crate::report::{Table, thousands};
-use crate::{Guest, Plan, guest, hecaton_rows};
+use crate::{Guest, Plan, guest, hecaton_rows, raw_component};
 
 /// Issue #21's targets: a component's task within this factor of a core module's…
 const TARGET_RATIO: f64 = 1.5;
 /// …and the Python component's calls per second on one worker.
 const TARGET_PY_CALLS: f64 = 2000.0;
 
-const CORE: &str = "core module (bench-tasks): hecaton Pool::map";
+const CORE: &str = "core module: hecaton Pool::map";
 const RUST: &str = "Rust component (wit-shapes): hecaton Pool::map";
 const PY_1: &str = "hecaton Pool::map (1 worker)";
 const PY_2: &str = "hecaton Pool::map (2 workers)";
 const INSTANTIATE: &str = "raw: Store::new + instantiate (+ drop: slots reset)";
-const CALL: &str = "raw: Store::new + instantiate + call square";
-const WASI_CTX: &str = "raw: the same, with a WasiCtx made per store";
+const CALL: &str = "raw: Store::new + instantiate + call square (+ drop)";
 
 /// Prints section 11; only the Python part is skipped (in one line) when its component cannot
 /// be built.
@@ -62,16 +61,16 @@ pub fn print(plan: &Plan, core: &Guest) -> Result<()> {
 
 /// 11a: the Rust component against the core module on one worker, and the raw steps of the
 /// component's task.
-fn rust(plan: &Plan, core: &Guest, reset: hecaton::MemoryReset) -> Result<Table> {
+fn rust(plan: &Plan, core: &Guest, reset: MemoryReset) -> Result<Table> {
     let title = "11a. A component's task: square(x), a fresh instance per task, 1 worker";
     let mut table = Table::new(title, CORE);
     let square = Workload::square(plan.component_items);
     table.add(CORE, hecaton_rows::pool_map(&core.module, &square, 1)?);
     let path = guest::build_rust_component()?;
-    let (component, load_seconds) = load(&path)?;
+    let (component, loaded) = load(&path)?;
     table.add(RUST, hecaton_rows::pool_map(&component, &square, 1)?);
     let raw = RawComponent::load(&path, reset)?;
-    let wasi_calls = raw_rows(&mut table, &raw, &square, &[Step::Instantiate, Step::Call])?;
+    let wasi_calls = raw_rows(&mut table, &raw, &square)?;
     let micros = |name| table.get(name).map(Measurement::micros_per_task);
     if let (Some(rust), Some(core)) = (micros(RUST), micros(CORE)) {
         let ratio = rust / core;
@@ -83,10 +82,11 @@ fn rust(plan: &Plan, core: &Guest, reset: hecaton::MemoryReset) -> Result<Table>
     }
     table.notes.extend(steps(&table, RUST, wasi_calls));
     table.notes.push(format!(
-        "component: {} ({}); Module::from_file {load_seconds:.2} s, raw compile {:.2} s",
+        "core module: {}; component: {} ({}); hecaton: {loaded}; raw: {}",
+        core.path.display(),
         path.display(),
         size(&path),
-        raw.compile_seconds
+        raw.loaded
     ));
     table.notes.push(every_figure());
     Ok(table)
@@ -94,14 +94,9 @@ fn rust(plan: &Plan, core: &Guest, reset: hecaton::MemoryReset) -> Result<Table>
 
 /// 11b and 11c: the Python component through hecaton on 1 and 2 workers, and the raw steps of
 /// its task.
-fn python(
-    plan: &Plan,
-    path: &Path,
-    reset: hecaton::MemoryReset,
-    title: &str,
-) -> Result<(Table, Table)> {
+fn python(plan: &Plan, path: &Path, reset: MemoryReset, title: &str) -> Result<(Table, Table)> {
     let square = Workload::square(plan.python_component_items);
-    let (module, load_seconds) = load(path)?;
+    let (module, loaded) = load(path)?;
     let mut table = Table::new(title, PY_1);
     for (name, workers) in [(PY_1, 1), (PY_2, 2)] {
         table.add(name, hecaton_rows::pool_map(&module, &square, workers)?);
@@ -130,47 +125,36 @@ fn python(
                  configuration, one thread) against hecaton's task";
     let mut breakdown = Table::new(title, INSTANTIATE);
     let raw = RawComponent::load(path, reset)?;
-    let steps_run = [Step::Instantiate, Step::Call, Step::CallWithWasiCtx];
-    let wasi_calls = raw_rows(&mut breakdown, &raw, &square, &steps_run)?;
+    let wasi_calls = raw_rows(&mut breakdown, &raw, &square)?;
     if let Some(hecaton) = table.get(PY_1) {
         breakdown.add(PY_1, *hecaton);
     }
     breakdown.notes.extend(steps(&breakdown, PY_1, wasi_calls));
     breakdown.notes.push(format!(
-        "component: {} ({}); Module::from_file {load_seconds:.2} s, raw compile {:.2} s; \
-         pooling memory reset: {reset}",
+        "making wasmtime-wasi's default WasiCtx (the raw call makes one on its first WASI \
+         call): {:.1} µs",
+        raw_component::wasi_ctx_micros()?
+    ));
+    breakdown.notes.push(format!(
+        "component: {} ({}); hecaton: {loaded}; raw: {}; pooling memory reset: {reset}",
         path.display(),
         size(path),
-        raw.compile_seconds
+        raw.loaded
     ));
     Ok((table, breakdown))
 }
 
-/// The raw rows of `steps`; the WASI calls a task made (from the last row that calls).
-fn raw_rows(
-    table: &mut Table,
-    raw: &RawComponent,
-    square: &Workload,
-    steps: &[Step],
-) -> Result<f64> {
-    let mut wasi_calls = 0.0;
-    for &step in steps {
-        let name = match step {
-            Step::Instantiate => INSTANTIATE,
-            Step::Call => CALL,
-            Step::CallWithWasiCtx => WASI_CTX,
-        };
-        let (measurement, calls) = raw.run(square, step)?;
-        table.add(name, measurement);
-        if step != Step::Instantiate {
-            wasi_calls = calls;
-        }
-    }
+/// The raw rows, instantiating alone and instantiating then calling; the WASI calls a call made.
+fn raw_rows(table: &mut Table, raw: &RawComponent, square: &Workload) -> Result<f64> {
+    let (instantiate, _) = raw.run(square, Step::Instantiate)?;
+    table.add(INSTANTIATE, instantiate);
+    let (call, wasi_calls) = raw.run(square, Step::Call)?;
+    table.add(CALL, call);
     Ok(wasi_calls)
 }
 
-/// The notes that split a task's µs into its steps: instantiating, the call, a WASI context made
-/// up front (when the table has that row), and what hecaton (the row `hecaton`) does around them.
+/// The notes that split a task's µs into its steps: instantiating, the call, and what hecaton
+/// (the row `hecaton`) does around them.
 fn steps(table: &Table, hecaton: &str, wasi_calls: f64) -> Vec<String> {
     let micros = |name| table.get(name).map(Measurement::micros_per_task);
     let (Some(instantiate), Some(call), Some(whole)) =
@@ -178,47 +162,44 @@ fn steps(table: &Table, hecaton: &str, wasi_calls: f64) -> Vec<String> {
     else {
         return Vec::new();
     };
-    let mut lines = vec![
+    let line = |what: &str, micros: f64| format!("  {what:<60} {micros:>9.1} µs");
+    vec![
         "µs per task, one thread:".to_owned(),
-        format!(
-            "  {:<52} {instantiate:>9.1} µs",
-            "Store::new + instantiate + drop"
+        line(
+            "Store::new + instantiate + drop (the slots' reset)",
+            instantiate,
         ),
-        format!(
-            "  {:<52} {:>9.1} µs",
-            "+ the call of square",
-            call - instantiate
+        line(
+            "+ the call of square (and the reset of what it dirtied)",
+            call - instantiate,
         ),
-    ];
-    if let Some(with_ctx) = micros(WASI_CTX) {
-        lines.push(format!(
-            "  {:<52} {:>9.1} µs",
-            "(+ a WasiCtx made up front: not part of the sum)",
-            with_ctx - call
-        ));
-    }
-    lines.push(format!(
-        "  {:<52} {:>9.1} µs",
-        "+ hecaton around them (JSON, store data, scheduler)",
-        whole - call
-    ));
-    lines.push(format!(
-        "  {:<52} {whole:>9.1} µs",
-        "= hecaton's whole task"
-    ));
-    lines.push(format!(
-        "  WASI calls per task (raw): {wasi_calls:.1}; instantiation is {:.0}% of hecaton's task",
-        100.0 * instantiate / whole
-    ));
-    lines
+        line(
+            "+ hecaton around them (JSON, limits, WASI context, pool)",
+            whole - call,
+        ),
+        line("= hecaton's whole task", whole),
+        format!(
+            "  WASI calls per call (raw): {wasi_calls:.0}; instantiating is {:.0}% of hecaton's \
+             task",
+            100.0 * instantiate / whole
+        ),
+    ]
 }
 
-/// Loads a component through hecaton (`Module::from_file`: compiled, as no cache is given), with
-/// the seconds it took.
-fn load(path: &Path) -> Result<(Module, f64)> {
+/// Loads a component for hecaton's shared engine through a compile cache of the benchmark's
+/// own (`target/bench-components/compiled`, its key beside it), so that only the first run
+/// compiles a large one; says how long that took.
+fn load(path: &Path) -> Result<(Module, String)> {
+    let dir = guest::workspace_root().join("target/bench-components");
+    let cache = ModuleCache::new(dir.join("compiled")).key_file(dir.join("cache-key"));
     let started = Instant::now();
-    let module = Module::from_file(path).with_context(|| format!("loading {}", path.display()))?;
-    Ok((module, started.elapsed().as_secs_f64()))
+    let module = Module::from_file_cached(&Engine::shared()?, path, &cache)
+        .with_context(|| format!("loading {}", path.display()))?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok((
+        module,
+        format!("Module::from_file_cached in {seconds:.2} s"),
+    ))
 }
 
 /// "met", or "missed by N×" where `factor` is how far from the target the figure is.

@@ -152,9 +152,11 @@ pub struct Plan {
     /// `fib(25)` tasks per row of the cluster section: enough that a map's start (connecting,
     /// the first chunks of one item while chunk sizes adapt) weighs little.
     pub cluster_fib_items: u64,
-    /// `square` tasks per row of the Rust component and the core module (section 11).
+    /// `square` tasks per run of a row of the Rust component and the core module (section 11):
+    /// runs of tens of milliseconds, so that the fastest of many is kept.
     pub component_items: u64,
-    /// Calls per row of the Python component (section 11), a few thousand a second at best.
+    /// Calls per run of a row of the Python component (section 11), about 0.5 ms each: runs of
+    /// about 0.1 s, so that one burst of other work spoils only some of the many runs.
     pub python_component_items: u64,
 }
 
@@ -178,8 +180,8 @@ impl Plan {
             reset_items: 20_000 / scale,
             cluster_items: items,
             cluster_fib_items: 2000 / scale,
-            component_items: (items / 10).max(2),
-            python_component_items: 2000 / scale,
+            component_items: (items / 40).max(2),
+            python_component_items: if args.quick { 100 } else { 200 },
         }
     }
 }

@@ -6,19 +6,28 @@
 //! pooling slots, 2 MiB kept resident, the memory reset hecaton's own engine chose on this
 //! machine, epoch interruption compiled in), so that the rows differ from hecaton's task only by
 //! what hecaton does around the instance. The linker is wasmtime-wasi's
-//! `p2::add_to_linker_sync`; the store's WASI context is made on the first WASI call, as
-//! hecaton's is, unless a step asks for one made up front.
+//! `p2::add_to_linker_sync`; the store's WASI context (wasmtime-wasi's default one) is made on
+//! the first WASI call, as hecaton's is.
+//!
+//! The compiled component is kept in `target/bench-components/raw-NAME-HASH.cwasm` (HASH: the
+//! component's bytes and the engine's compilation settings), so that only the first run pays
+//! Cranelift's seconds for a large component.
 
-use std::path::Path;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, ensure};
 use hecaton::MemoryReset;
-use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, Val};
-use wasmtime::{Collector, Config, Enabled, Engine, InstanceAllocationStrategy, Store};
-use wasmtime::{PoolingAllocationConfig, component::ResourceTable};
+use wasmtime::component::{
+    Component, ComponentExportIndex, InstancePre, Linker, ResourceTable, Val,
+};
+use wasmtime::{
+    Collector, Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::guest;
 use crate::measure::{Measurement, Workload, fastest_of_runs};
 use crate::raw::IntoAnyhow;
 
@@ -31,9 +40,6 @@ pub enum Step {
     /// The same, then `square` called with a `Val` (as hecaton calls a WIT task), its result
     /// checked.
     Call,
-    /// [`Step::Call`] with a WASI context (`WasiCtx::builder().build()`) and its resource table
-    /// made with every store, whether the guest calls WASI or not.
-    CallWithWasiCtx,
 }
 
 /// A store's data: the WASI context made on first use, and a count of the WASI calls that asked
@@ -60,13 +66,14 @@ pub struct RawComponent {
     engine: Engine,
     pre: InstancePre<State>,
     square: ComponentExportIndex,
-    /// Seconds Cranelift took to compile it.
-    pub compile_seconds: f64,
+    /// How it was loaded, and in how many seconds: `compiled in 9.06 s`.
+    pub loaded: String,
 }
 
 impl RawComponent {
-    /// Compiles the component at `path` (seconds, for a large one) for a fresh engine whose
-    /// slots are reset by `reset`.
+    /// Loads the component at `path` for a fresh engine whose slots are reset by `reset`: from
+    /// the benchmark's own cache of compiled components, else compiled (seconds, for a large
+    /// one) and stored there.
     ///
     /// # Errors
     /// wasmtime rejects the configuration, or the component does not compile, link (an import
@@ -76,10 +83,8 @@ impl RawComponent {
             .into_anyhow()
             .context("configuring wasmtime")?;
         let started = Instant::now();
-        let component = Component::from_file(&engine, path)
-            .into_anyhow()
-            .with_context(|| format!("compiling {}", path.display()))?;
-        let compile_seconds = started.elapsed().as_secs_f64();
+        let (component, how) = compiled(&engine, path)?;
+        let loaded = format!("{how} in {:.2} s", started.elapsed().as_secs_f64());
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).into_anyhow()?;
         let pre = linker.instantiate_pre(&component).into_anyhow()?;
@@ -90,7 +95,7 @@ impl RawComponent {
             engine,
             pre,
             square,
-            compile_seconds,
+            loaded,
         })
     }
 
@@ -128,7 +133,7 @@ impl RawComponent {
     /// One task: a fresh store and instance, and the call when `step` makes one.
     fn task(&self, input: u64, step: Step) -> Result<(Option<u64>, u64)> {
         let state = State {
-            wasi: (step == Step::CallWithWasiCtx).then(|| WasiCtx::builder().build()),
+            wasi: None,
             table: ResourceTable::new(),
             wasi_calls: 0,
         };
@@ -156,6 +161,74 @@ impl RawComponent {
         );
         Ok((Some(output), store.data().wasi_calls))
     }
+}
+
+/// The component at `path` compiled for `engine`: deserialized from
+/// `target/bench-components/raw-NAME-HASH.cwasm` when there, else compiled and stored there
+/// (older builds of NAME removed); with which of the two happened.
+fn compiled(engine: &Engine, path: &Path) -> Result<(Component, &'static str)> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut hasher = DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    let name = path
+        .file_stem()
+        .map_or("component".into(), |stem| stem.to_string_lossy());
+    let dir = guest::workspace_root().join("target/bench-components");
+    let file_name = format!("raw-{name}-{:016x}.cwasm", hasher.finish());
+    let cached = dir.join(&file_name);
+    if cached.is_file() {
+        // SAFETY: the file is `Engine::precompile_component`'s output for an engine of these
+        // compilation settings (its name hashes them and the component's bytes), written by this
+        // benchmark under the workspace's `target/`, as trusted as the benchmark's own binary
+        // beside it; wasmtime checks its version and settings header.
+        let component = unsafe { Component::deserialize_file(engine, &cached) }.into_anyhow()?;
+        return Ok((component, "deserialized from target/bench-components"));
+    }
+    let component = Component::new(engine, &bytes)
+        .into_anyhow()
+        .with_context(|| format!("compiling {}", path.display()))?;
+    store(
+        &dir,
+        &file_name,
+        &component.serialize().into_anyhow()?,
+        &name,
+    )?;
+    Ok((component, "compiled"))
+}
+
+/// Writes `artifact` as `dir/file_name` (through a temporary file renamed into place, so that an
+/// interrupted run leaves nothing a later one would load), then removes `name`'s older builds.
+fn store(dir: &Path, file_name: &str, artifact: &[u8], name: &str) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let partial: PathBuf = dir.join(format!("{file_name}.{}.partial", std::process::id()));
+    std::fs::write(&partial, artifact)?;
+    std::fs::rename(&partial, dir.join(file_name))?;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?.file_name();
+        let entry = entry.to_string_lossy();
+        if entry != file_name
+            && entry.starts_with(&format!("raw-{name}-"))
+            && entry.ends_with(".cwasm")
+        {
+            std::fs::remove_file(dir.join(&*entry))?;
+        }
+    }
+    Ok(())
+}
+
+/// Microseconds to make wasmtime-wasi's default `WasiCtx` (and the store's `ResourceTable`), the
+/// fastest of a few rounds of a thousand: what the raw loop pays on a guest's first WASI call.
+pub fn wasi_ctx_micros() -> Result<f64> {
+    const CONTEXTS: u32 = 1000;
+    let make = || {
+        for _ in 0..CONTEXTS {
+            std::hint::black_box((WasiCtx::builder().build(), ResourceTable::new()));
+        }
+        Ok(())
+    };
+    let ((), seconds) = fastest_of_runs(make)?;
+    Ok(seconds * 1e6 / f64::from(CONTEXTS))
 }
 
 /// hecaton's wasmtime configuration, knob for knob (`runtime/src/engine.rs`, whose comments say

@@ -1,9 +1,11 @@
 //! Section 11: components — an exported WIT function as a task, `square: func(x: s64) -> s64`,
 //! in a fresh instance per task:
-//! - **11a**: the Rust component (`tests/guests/wit-shapes`, wasm32-wasip2) against the same
-//!   function as a core module (the benchmark's `bench-tasks`), both through `Pool::map` on one
-//!   worker over the same inputs; issue #21's target is the component within 1.5× of the core
-//!   module per task;
+//! - **11a**: the benchmark's Rust component (`bench/guests/square-component`, wasm32-wasip2,
+//!   `no_std`: `square` alone, importing nothing) against the same function as a core module
+//!   (the benchmark's `bench-tasks`), both through `Pool::map` on one worker over the same
+//!   inputs; issue #21's target is the component within 1.5× of the core module per task. An
+//!   extra row runs the same `square` in the tests' component `tests/guests/wit-shapes`, whose
+//!   `std` imports WASI 0.2: what those imports cost at each instantiation;
 //! - **11b**: the Python component (`tests/guests/python-component`, componentize-py: CPython
 //!   and its libraries, 18 MB) on 1 and 2 workers; the target is 2,000 calls/s on one (0.5 ms a
 //!   call);
@@ -31,7 +33,8 @@ const TARGET_RATIO: f64 = 1.5;
 const TARGET_PY_CALLS: f64 = 2000.0;
 
 const CORE: &str = "core module: hecaton Pool::map";
-const RUST: &str = "Rust component (wit-shapes): hecaton Pool::map";
+const RUST: &str = "Rust component (square-component): hecaton Pool::map";
+const WIT_SHAPES: &str = "Rust component with WASI imports (wit-shapes): Pool::map";
 const PY_1: &str = "hecaton Pool::map (1 worker)";
 const PY_2: &str = "hecaton Pool::map (2 workers)";
 const INSTANTIATE: &str = "raw: Store::new + instantiate (+ drop: slots reset)";
@@ -59,20 +62,27 @@ pub fn print(plan: &Plan, core: &Guest) -> Result<()> {
     Ok(())
 }
 
-/// 11a: the Rust component against the core module on one worker, and the raw steps of the
-/// component's task.
+/// 11a: the Rust component against the core module on one worker, the raw steps of the
+/// component's task, and the same `square` in `wit-shapes`.
 fn rust(plan: &Plan, core: &Guest, reset: MemoryReset) -> Result<Table> {
     let title = "11a. A component's task: square(x), a fresh instance per task, 1 worker";
     let mut table = Table::new(title, CORE);
     let square = Workload::square(plan.component_items);
     table.add(CORE, hecaton_rows::pool_map(&core.module, &square, 1)?);
-    let path = guest::build_rust_component()?;
+    let path = guest::build_square_component()?;
     let (component, loaded) = load(&path)?;
     table.add(RUST, hecaton_rows::pool_map(&component, &square, 1)?);
     let raw = RawComponent::load(&path, reset)?;
     let wasi_calls = raw_rows(&mut table, &raw, &square)?;
+    let shapes_path = guest::build_wit_shapes()?;
+    let (shapes_module, _) = load(&shapes_path)?;
+    table.add(
+        WIT_SHAPES,
+        hecaton_rows::pool_map(&shapes_module, &square, 1)?,
+    );
     let micros = |name| table.get(name).map(Measurement::micros_per_task);
-    if let (Some(rust), Some(core)) = (micros(RUST), micros(CORE)) {
+    let (rust, core_micros, shapes) = (micros(RUST), micros(CORE), micros(WIT_SHAPES));
+    if let (Some(rust), Some(core)) = (rust, core_micros) {
         let ratio = rust / core;
         table.notes.push(format!(
             "component ÷ core module per task: {ratio:.2}× ({rust:.1} µs against {core:.1} µs); \
@@ -81,12 +91,28 @@ fn rust(plan: &Plan, core: &Guest, reset: MemoryReset) -> Result<Table> {
         ));
     }
     table.notes.extend(steps(&table, RUST, wasi_calls));
+    if let (Some(shapes), Some(core)) = (shapes, core_micros) {
+        table.notes.push(format!(
+            "the same square in wit-shapes ({} other exports; its std links WASI 0.2): \
+             {shapes:.1} µs, {:.2}× the core module",
+            shapes_module.tasks().count().saturating_sub(1),
+            shapes / core
+        ));
+    }
     table.notes.push(format!(
-        "core module: {}; component: {} ({}); hecaton: {loaded}; raw: {}",
+        "imports: core module {}; square-component {}; wit-shapes {}",
+        imports(&core.module),
+        imports(&component),
+        imports(&shapes_module)
+    ));
+    table.notes.push(format!(
+        "core module: {}; component: {} ({}); hecaton: {loaded}; raw: {}; wit-shapes: {} ({})",
         core.path.display(),
         path.display(),
         size(&path),
-        raw.loaded
+        raw.loaded,
+        shapes_path.display(),
+        size(&shapes_path)
     ));
     table.notes.push(every_figure());
     Ok(table)
@@ -202,6 +228,28 @@ fn load(path: &Path) -> Result<(Module, String)> {
     ))
 }
 
+/// What a module imports, as `hecaton inspect` says it: `none`, `WASI preview 1, hecaton
+/// (panic)`, `25 WASI 0.2 interfaces`.
+fn imports(module: &Module) -> String {
+    let interfaces = module.interfaces().count();
+    if interfaces > 0 {
+        return format!("{interfaces} WASI 0.2 interfaces");
+    }
+    let mut imports = Vec::new();
+    if module.imports_wasi() {
+        imports.push("WASI preview 1".to_owned());
+    }
+    let host: Vec<&str> = module.host_functions().collect();
+    if !host.is_empty() {
+        imports.push(format!("hecaton ({})", host.join(", ")));
+    }
+    if imports.is_empty() {
+        "none".to_owned()
+    } else {
+        imports.join(", ")
+    }
+}
+
 /// "met", or "missed by N×" where `factor` is how far from the target the figure is.
 fn verdict(met: bool, factor: f64) -> String {
     if met {
@@ -211,10 +259,15 @@ fn verdict(met: bool, factor: f64) -> String {
     }
 }
 
-/// A file's size in MB, or `?`.
+/// A file's size in MB (in kB under 0.1 MB), or `?`.
 fn size(path: &Path) -> String {
     std::fs::metadata(path).map_or("?".to_owned(), |meta| {
-        format!("{:.1} MB", meta.len() as f64 / 1e6)
+        let bytes = meta.len() as f64;
+        if bytes < 1e5 {
+            format!("{:.1} kB", bytes / 1e3)
+        } else {
+            format!("{:.1} MB", bytes / 1e6)
+        }
     })
 }
 

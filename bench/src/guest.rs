@@ -1,8 +1,10 @@
 //! The benchmark's guests: `bench/guests/bench-tasks` (tasks `square`, `fib`, `spin_n`), built
 //! for wasm32-wasip1 in a target folder of its own, or a module given with `--module`; and for
-//! section 11 the two components of hecaton's tests that export `square: func(x: s64) -> s64`,
-//! the Rust one (`tests/guests/wit-shapes`, wasm32-wasip2) and the Python one
-//! (`tests/guests/python-component`, componentize-py), built as `tests/build.rs` builds them.
+//! section 11 the components that export `square: func(x: s64) -> s64`: the benchmark's own
+//! Rust one (`bench/guests/square-component`, wasm32-wasip2, `no_std`: it imports nothing), and
+//! two of hecaton's tests, the Rust one (`tests/guests/wit-shapes`, whose `std` imports WASI 0.2)
+//! and the Python one (`tests/guests/python-component`, componentize-py), built as
+//! `tests/build.rs` builds them.
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -64,19 +66,35 @@ pub fn cargo_build<A: AsRef<OsStr>>(
     Ok(())
 }
 
-/// The Rust component crate (a workspace of its own, with its own `Cargo.lock`).
-const RUST_COMPONENT: &str = "tests/guests/wit-shapes";
+/// The Rust component crates (workspaces of their own, each with its own `Cargo.lock`): the
+/// benchmark's `square` alone, and the tests' component of many functions (with `square`).
+const SQUARE_COMPONENT: &str = "bench/guests/square-component";
+const WIT_SHAPES: &str = "tests/guests/wit-shapes";
 
 /// The Python component's folder, and the files (or folders) in it that its build reads.
 const PYTHON_COMPONENT: (&str, &[&str]) = ("tests/guests/python-component", &["app.py", "wit"]);
 
-/// Builds `tests/guests/wit-shapes` (release, wasm32-wasip2, `--locked`, `target/bench-guests`)
-/// and returns its component.
+/// Builds `bench/guests/square-component` (release, wasm32-wasip2, `--locked`,
+/// `target/bench-guests`) and returns its component.
 ///
 /// # Errors
 /// The build fails, most often for want of the target (`rustup target add wasm32-wasip2`).
-pub fn build_rust_component() -> Result<PathBuf> {
-    let manifest = workspace_root().join(RUST_COMPONENT).join("Cargo.toml");
+pub fn build_square_component() -> Result<PathBuf> {
+    build_rust_component(SQUARE_COMPONENT, "square_component")
+}
+
+/// Builds `tests/guests/wit-shapes` as [`build_square_component`] builds its crate.
+///
+/// # Errors
+/// The build fails, most often for want of the target (`rustup target add wasm32-wasip2`).
+pub fn build_wit_shapes() -> Result<PathBuf> {
+    build_rust_component(WIT_SHAPES, "wit_shapes")
+}
+
+/// Builds the component crate `dir` (release, wasm32-wasip2, `--locked`,
+/// `target/bench-guests`) and returns its component, `LIB_NAME.wasm`.
+fn build_rust_component(dir: &str, lib_name: &str) -> Result<PathBuf> {
+    let manifest = workspace_root().join(dir).join("Cargo.toml");
     let target_dir = workspace_root().join("target/bench-guests");
     let args = [
         OsStr::new("--locked"),
@@ -84,7 +102,7 @@ pub fn build_rust_component() -> Result<PathBuf> {
         manifest.as_os_str(),
     ];
     cargo_build("wasm32-wasip2", args, &target_dir)?;
-    Ok(target_dir.join("wasm32-wasip2/release/wit_shapes.wasm"))
+    Ok(target_dir.join(format!("wasm32-wasip2/release/{lib_name}.wasm")))
 }
 
 /// The Python component: `target/components/python-component-HASH.wasm`, the file

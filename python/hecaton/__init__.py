@@ -44,7 +44,8 @@ from ._errors import (
     UnknownTask,
     WaitTimeout,
 )
-from ._hecaton import AsyncResult, CommandResult, MapIterator, Module, Pool, Process
+from ._hecaton import AsyncResult, CommandResult, MapIterator, Module
+from ._pool import Pool, Process
 
 __all__ = [
     "AbiViolation",

@@ -198,7 +198,8 @@ def _cache_key(
     for part in parts + [str(s) for s in sites]:
         key.update(b"\0" + part.encode())
     key.update(b"\0" + source)
-    for name, path in sorted(APP_FILES.items()) + [("runner.wit", WIT / "runner.wit")]:
+    wit = sorted((str(path.relative_to(WIT)), path) for path in WIT.rglob("*.wit"))
+    for name, path in sorted(APP_FILES.items()) + wit:
         key.update(b"\0" + name.encode() + b"\0" + path.read_bytes())
     return key.hexdigest()[:32]
 

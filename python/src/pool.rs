@@ -327,6 +327,8 @@ impl Pool {
             .engine(&engine)
             .limits(sandbox.limits)
             .capabilities(sandbox.capabilities)
+            // What a task prints reaches the caller's stdout and stderr, as a child process's.
+            .prints(hecaton::Prints::AsChild)
             .retries(retries)
             .isolation(self::isolation(isolation, maxtasksperchild)?);
         if let Some(workers) = processes {

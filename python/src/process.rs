@@ -67,6 +67,8 @@ impl Process {
         let builder: ProcessBuilder = hecaton::Process::builder(&module)
             .limits(spec.sandbox.limits)
             .capabilities(spec.sandbox.capabilities)
+            // What the task prints reaches the caller's stdout and stderr, as a child process's.
+            .prints(hecaton::Prints::AsChild)
             .retries(spec.retries);
         let (process, command) = match spec.call {
             Call::Json { task, input } => (builder.spawn(&task, &input).py(py)?, false),

@@ -54,7 +54,7 @@ pub enum Error {
     },
     /// A component imports something other than WASI 0.2.
     #[error(
-        "{path} imports `{name}`, which hecaton does not provide (a component may import WASI 0.2: wasi:cli, wasi:clocks, wasi:filesystem, wasi:io, wasi:random, wasi:sockets, each at 0.2.x)"
+        "{path} imports `{name}`, which hecaton does not provide (a component may import WASI 0.2: wasi:cli, wasi:clocks, wasi:filesystem, wasi:io, wasi:random, wasi:sockets, each at 0.2.x; and hecaton:task/context@0.1.0)"
     )]
     UnknownComponentImport {
         /// The file.

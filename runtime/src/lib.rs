@@ -140,7 +140,7 @@ pub use process::{Killer, Process, ProcessBuilder};
 pub use run::json::CommandInput;
 pub use sandbox::{
     Access, Capabilities, DEFAULT_MAX_MEMORY, DEFAULT_MAX_OUTPUT, DEFAULT_MAX_TABLE_ELEMENTS,
-    Limits, Scratch, Stdio,
+    Limits, Prints, Scratch, Stdio,
 };
 pub use size::parse_size;
 pub use stack::MAX_STACK;

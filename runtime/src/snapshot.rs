@@ -121,6 +121,7 @@ impl Module {
         let policy = Policy {
             limits: limits.clone(),
             capabilities: Arc::new(capabilities.clone()),
+            prints: crate::sandbox::Prints::Prefixed,
         };
         policy.check(probe.engine(), probe.path())?;
         // The caller's thread may be too small for the engine's wasm stack: the initializer runs

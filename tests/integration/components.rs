@@ -252,3 +252,20 @@ fn an_export_of_a_resource_is_refused_at_load_naming_it() {
         "{text}"
     );
 }
+
+#[test]
+fn a_component_learns_its_task_id_and_attempt_from_hecaton_task_context() {
+    let module = load(fixture("component-task-context.wat"));
+    let pool = Pool::builder().workers(2).build().unwrap();
+    let ids: Vec<u64> = pool
+        .map(&module, "id", [(); 6].map(|()| Value::Null))
+        .unwrap();
+    let distinct: std::collections::BTreeSet<u64> = ids.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        6,
+        "every task has an id of its own: {ids:?}"
+    );
+    assert!(ids.iter().all(|&id| id > 0));
+    assert_eq!(run::<u32>(&module, "attempt", &()).unwrap(), 1);
+}

@@ -30,6 +30,7 @@ import types
 import _hecaton_codec as codec
 import _hecaton_target as target
 import _hecaton_world
+from _hecaton_world.imports import context
 from componentize_py_types import Err, Ok
 
 # The standard library a task has without a grant: these modules are imported now, at build
@@ -150,12 +151,11 @@ def _is_module(value):
 
 
 def _set_task_identity():
-    # os.getpid() is wasi-libc's constant (42) in every task; hecaton passes the task id in
-    # HECATON_TASK_ID (componentize-py reads the environment at the instance's first call).
-    task_id = os.environ.get("HECATON_TASK_ID", "")
-    if task_id.isdigit():
-        pid = int(task_id)
-        os.getpid = lambda: pid
+    # os.getpid() is wasi-libc's constant (42) in every task: here it is the task's id, which
+    # hecaton gives every component that imports hecaton:task/context, different in every task
+    # (an instance that serves several tasks of a chunk sees each one's).
+    pid = context.id()
+    os.getpid = lambda: pid
 
 
 def _invoke(function, args, kwargs):

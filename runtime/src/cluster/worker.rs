@@ -698,6 +698,8 @@ impl WorkerShared {
         let policy = Policy {
             limits: (&spec.limits).into(),
             capabilities: Arc::new(capabilities),
+            // A worker's tasks print to the worker's stderr, marked with their input.
+            prints: crate::sandbox::Prints::Prefixed,
         };
         policy.check(&engine, module.path())?;
         module.check_starts_within(&policy.limits)?;

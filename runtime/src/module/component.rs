@@ -14,9 +14,10 @@ use crate::abi::wit::{self, WitFunc};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::module::exports::{Export, Task, TaskKind};
-use crate::sandbox::{TaskState, component_linker};
+use crate::sandbox::{TASK_CONTEXT_INTERFACE, TaskState, component_linker};
 
-/// The WASI 0.2 interfaces a component may import (any `0.2.x` version of them): those
+/// The WASI 0.2 interfaces a component may import (any `0.2.x` version of them; besides them,
+/// hecaton's own `hecaton:task/context@0.1.x`, the ABI's host functions): those
 /// wasmtime-wasi's `p2::add_to_linker_sync` links, every one fenced by the task's WASI context
 /// (sockets are linked but every address is denied). `wasi:clocks/timezone` (unstable) is not.
 const WASI_P2_INTERFACES: &[&str] = &[
@@ -117,7 +118,17 @@ fn check_imports(
     let mut imports = Vec::new();
     for (name, _) in ty.imports(engine.wasmtime()) {
         let (interface, version) = name.split_once('@').unwrap_or((name, ""));
-        if !(WASI_P2_INTERFACES.contains(&interface) && version.starts_with("0.2.")) {
+        let wasi = WASI_P2_INTERFACES.contains(&interface) && version.starts_with("0.2.");
+        let context = TASK_CONTEXT_INTERFACE
+            .split_once('@')
+            .is_some_and(|(ours, ours_version)| {
+                ours == interface
+                    && version
+                        .split('.')
+                        .take(2)
+                        .eq(ours_version.split('.').take(2))
+            });
+        if !(wasi || context) {
             return Err(Error::UnknownComponentImport {
                 path: path.to_owned(),
                 name: name.to_owned(),

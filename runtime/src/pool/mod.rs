@@ -21,7 +21,7 @@ use crate::map::{Chunking, RemoteMaps};
 use crate::module::Module;
 use crate::run::attempt::{Attempts, Who};
 use crate::run::json::{Call, CommandInput, CommandStdio, encode_input};
-use crate::sandbox::{CancelFlag, Capabilities, Limits, Policy};
+use crate::sandbox::{CancelFlag, Capabilities, Limits, Policy, Prints};
 use crate::scheduler::Scheduler;
 pub use iter::{AsyncResult, Imap, ImapUnordered, NumericImap, RawImap};
 pub use job::Job;
@@ -354,6 +354,12 @@ impl PoolBuilder {
     /// The directories and variables every task sees (default: none).
     pub fn capabilities(mut self, capabilities: Capabilities) -> Self {
         self.policy.capabilities = std::sync::Arc::new(capabilities);
+        self
+    }
+
+    /// Where function tasks' prints go (default: [`Prints::Prefixed`], the host's stderr).
+    pub fn prints(mut self, prints: Prints) -> Self {
+        self.policy.prints = prints;
         self
     }
 

@@ -19,7 +19,7 @@ use crate::output::TaskOutput;
 use crate::run::attempt::{Attempts, Who};
 use crate::run::json::{Call, CommandStdio, JsonRunner, encode_input};
 use crate::run::next_task_id;
-use crate::sandbox::{CancelFlag, Capabilities, Limits, Policy, Stdio};
+use crate::sandbox::{CancelFlag, Capabilities, Limits, Policy, Prints, Stdio};
 
 /// One task running on its own OS thread, in a fresh instance of its module.
 ///
@@ -138,6 +138,12 @@ impl ProcessBuilder {
     /// The directories and variables the task sees (default: none).
     pub fn capabilities(mut self, capabilities: Capabilities) -> Self {
         self.policy.capabilities = Arc::new(capabilities);
+        self
+    }
+
+    /// Where a function task's prints go (default: [`Prints::Prefixed`], the host's stderr).
+    pub fn prints(mut self, prints: Prints) -> Self {
+        self.policy.prints = prints;
         self
     }
 

@@ -240,6 +240,7 @@ impl JsonRunner {
             args,
             stdio,
             capabilities,
+            prints: self.policy.prints,
         });
         let mut store = new_store(
             self.module.engine(),

@@ -209,6 +209,7 @@ fn function_wasi_setup(module: &Module, policy: &Policy) -> Option<WasiSetup> {
         args: Vec::new(),
         stdio: Stdio::Diagnostics { stdin: Vec::new() },
         capabilities: Arc::clone(&policy.capabilities),
+        prints: policy.prints,
     })
 }
 

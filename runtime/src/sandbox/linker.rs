@@ -26,14 +26,28 @@ pub(crate) fn linker(engine: &Engine, wasi: bool) -> wasmtime::Result<Linker<Tas
     Ok(linker)
 }
 
+/// The interface of the ABI's host functions for a component (ABI.md, "Components"): who the
+/// task is, as the core module `hecaton`'s `task_id` and `attempt` say it.
+pub(crate) const TASK_CONTEXT_INTERFACE: &str = "hecaton:task/context@0.1.0";
+
 /// The linker for a component of `engine`: WASI 0.2, every interface of it the component may
-/// import (`module::component` refuses any other import by name).
+/// import, and [`TASK_CONTEXT_INTERFACE`] (`module::component` refuses any other import by
+/// name).
 pub(crate) fn component_linker(
     engine: &Engine,
 ) -> wasmtime::Result<wasmtime::component::Linker<TaskState>> {
     let mut linker = wasmtime::component::Linker::new(engine.wasmtime());
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     link_poll_p2(&mut linker)?;
+    let mut context = linker.instance(TASK_CONTEXT_INTERFACE)?;
+    context.func_wrap(
+        "id",
+        |store: wasmtime::StoreContextMut<'_, TaskState>, (): ()| Ok((store.data().task_id,)),
+    )?;
+    context.func_wrap(
+        "attempt",
+        |store: wasmtime::StoreContextMut<'_, TaskState>, (): ()| Ok((store.data().attempt,)),
+    )?;
     Ok(linker)
 }
 

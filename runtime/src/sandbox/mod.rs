@@ -22,10 +22,10 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 pub use capabilities::{Access, Capabilities};
 pub(crate) use classify::classify;
 pub use limits::{DEFAULT_MAX_MEMORY, DEFAULT_MAX_OUTPUT, DEFAULT_MAX_TABLE_ELEMENTS, Limits};
-pub(crate) use linker::{component_linker, linker};
+pub(crate) use linker::{TASK_CONTEXT_INTERFACE, component_linker, linker};
 pub use scratch::Scratch;
 pub(crate) use wasi::CapturedOutput;
-pub use wasi::Stdio;
+pub use wasi::{Prints, Stdio};
 use wasi::{WatchedOutput, wasi_context};
 
 use crate::engine::{Engine, MAX_TABLE_ELEMENTS};
@@ -66,6 +66,8 @@ pub(crate) struct WasiSetup {
     pub(crate) args: Vec<String>,
     pub(crate) stdio: Stdio,
     pub(crate) capabilities: Arc<Capabilities>,
+    /// Where a function task's prints go.
+    pub(crate) prints: Prints,
 }
 
 /// Everything that fences the tasks of a pool or process: limits and capabilities.
@@ -73,6 +75,7 @@ pub(crate) struct WasiSetup {
 pub(crate) struct Policy {
     pub(crate) limits: Limits,
     pub(crate) capabilities: Arc<Capabilities>,
+    pub(crate) prints: Prints,
 }
 
 impl Policy {
@@ -118,6 +121,7 @@ impl TaskState {
                 args: Vec::new(),
                 stdio: Stdio::Diagnostics { stdin: Vec::new() },
                 capabilities: Arc::default(),
+                prints: Prints::default(),
             });
             let (ctx, watched) = wasi_context(&setup, limits);
             match watched {
@@ -143,7 +147,7 @@ impl TaskState {
     pub(crate) fn forward_prints(&mut self) {
         let (input, task_id) = (self.input, self.task_id);
         if let Some(captured) = self.captured.as_mut() {
-            captured.forward_to_stderr(|| match input {
+            captured.forward(|| match input {
                 Some(index) => format!("[input {index}] "),
                 None => format!("[task {task_id}] "),
             });

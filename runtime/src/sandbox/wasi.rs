@@ -30,11 +30,25 @@ pub enum Stdio {
     },
 }
 
+/// Where a function task's prints (what it writes to its stdout and stderr) go when it ends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Prints {
+    /// Both to the host's stderr, each line prefixed with the map input (else the task) it came
+    /// from: the default, since a map's stdout is its results.
+    #[default]
+    Prefixed,
+    /// As a child process's: stdout to the host's stdout, stderr to the host's stderr, whole
+    /// lines without a prefix. What the Python package gives multiprocessing's programs.
+    AsChild,
+}
+
 /// The captured stdout and stderr of a task.
 pub(crate) struct CapturedOutput {
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
     limit: u64,
+    prints: Prints,
     /// Bytes of stdout and stderr already copied to the host's stderr (an instance that serves
     /// several tasks copies each task's prints once).
     forwarded: (usize, usize),
@@ -47,11 +61,12 @@ impl CapturedOutput {
         over(&self.stdout) || over(&self.stderr)
     }
 
-    /// Copies what the task wrote since the last copy to the host's stderr (its prints, for a
-    /// function task): line by line, each line made printable and prefixed with `prefix`, so
-    /// that a guest can neither write control characters to a terminal nor a line that looks
-    /// like hecaton's own.
-    pub(crate) fn forward_to_stderr(&mut self, prefix: impl FnOnce() -> String) {
+    /// Copies what the task wrote since the last copy to the host (its prints, for a function
+    /// task): line by line, each line made printable, so that a guest cannot write control
+    /// characters to a terminal. [`Prints::Prefixed`]: both streams to the host's stderr, each
+    /// line prefixed with `prefix` (no guest line looks like hecaton's own);
+    /// [`Prints::AsChild`]: stdout to stdout, stderr to stderr, as they are.
+    pub(crate) fn forward(&mut self, prefix: impl FnOnce() -> String) {
         use std::io::Write;
         let (stdout, stderr) = (self.stdout.contents(), self.stderr.contents());
         let (stdout_new, stderr_new) = (
@@ -61,12 +76,29 @@ impl CapturedOutput {
         if stdout_new.is_empty() && stderr_new.is_empty() {
             return;
         }
-        let prefix = prefix();
-        let mut host_stderr = std::io::stderr().lock();
-        // Diagnostics only: a closed stderr loses them, nothing else.
-        for new in [stdout_new, stderr_new] {
-            if !new.is_empty() {
-                let _ = host_stderr.write_all(crate::text::prefixed_lines(&prefix, new).as_bytes());
+        // Prints only: a closed stream loses them, nothing else.
+        match self.prints {
+            Prints::Prefixed => {
+                let prefix = prefix();
+                let mut host_stderr = std::io::stderr().lock();
+                for new in [stdout_new, stderr_new] {
+                    if !new.is_empty() {
+                        let lines = crate::text::prefixed_lines(&prefix, new);
+                        let _ = host_stderr.write_all(lines.as_bytes());
+                    }
+                }
+            }
+            Prints::AsChild => {
+                if !stdout_new.is_empty() {
+                    let lines = crate::text::prefixed_lines("", stdout_new);
+                    let mut host_stdout = std::io::stdout().lock();
+                    let _ = host_stdout.write_all(lines.as_bytes());
+                    let _ = host_stdout.flush();
+                }
+                if !stderr_new.is_empty() {
+                    let lines = crate::text::prefixed_lines("", stderr_new);
+                    let _ = std::io::stderr().lock().write_all(lines.as_bytes());
+                }
             }
         }
         self.forwarded = (stdout.len(), stderr.len());
@@ -142,6 +174,7 @@ pub(crate) fn wasi_context(setup: &WasiSetup, limits: &Limits) -> (WasiP1Ctx, Wa
                 stdout: MemoryOutputPipe::new(capacity),
                 stderr: MemoryOutputPipe::new(capacity),
                 limit: limits.max_output,
+                prints: setup.prints,
                 forwarded: (0, 0),
             };
             builder.stdin(MemoryInputPipe::new(stdin.clone()));

@@ -476,8 +476,10 @@ fn failed_tasks_on_a_worker_give_the_local_error_records() {
                 ADVERSARY,
                 "--invoke",
                 "hostile",
+                // Long enough that the allocation bomb meets the memory limit first on a
+                // loaded machine (at 500 ms, a CI machine at load 6 timed it out on the worker).
                 "--timeout",
-                "500ms",
+                "2s",
                 "--max-memory",
                 "32MiB",
                 "--keep-going",

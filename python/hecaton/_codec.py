@@ -8,9 +8,12 @@ build only these types, whatever the text says::
     None, bool, int (any size), float (nan and infinities too), str, bytes,
     list, tuple, dict (any keys among these types), set, frozenset
 
-A value of any other type, a subclass included (``Counter``, a namedtuple, an ``IntEnum``), is
-a ``TypeError`` naming the type: multiprocessing would return it as itself, so hecaton refuses
-rather than return something else.
+and the standard library's plain value types: ``complex``, ``collections.Counter``,
+``collections.OrderedDict``, ``decimal.Decimal``, ``fractions.Fraction``, ``datetime.date``,
+``datetime.datetime`` and ``datetime.time`` (naive, or with a fixed offset), and
+``datetime.timedelta``. A value of any other type, another subclass included (a namedtuple, an
+``IntEnum``, a ``defaultdict``), is a ``TypeError`` naming the type: multiprocessing would
+return it as itself, so hecaton refuses rather than return something else.
 
 The encoding is JSON with a tag, an object of exactly one key, for what JSON cannot say:
 
@@ -28,6 +31,11 @@ tuple                   ``{"tuple": [...]}``                      ``{"tuple": [1
 dict                    ``{"dict": [[key, value], ...]}``         ``{"dict": [["a", 1]]}``
 set, frozenset          ``{"set": [...]}``, ``{"frozenset": [...]}``
 bytes                   ``{"bytes": "<base64>"}``                 ``{"bytes": "AAE="}``
+Counter, OrderedDict    ``{"counter": [[key, value], ...]}``,      ``{"counter": [["a", 2]]}``
+                        ``{"ordereddict": ...}``
+Decimal, Fraction,      its own text, parsed back by its own      ``{"decimal": "87.20"}``,
+date, datetime, time,   constructor (timedelta: days, seconds,    ``{"date": "2024-07-08"}``
+timedelta, complex      microseconds)
 ======================  ========================================  =================
 
 Malformed text (not JSON, an unknown tag, a list as a dict key, nesting too deep) is a
@@ -38,6 +46,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
+import datetime
+import decimal
+import fractions
 import json
 import math
 from typing import Any
@@ -51,7 +63,12 @@ _WIDE_INT_BITS = 2000
 
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
-SUPPORTED = "None, bool, int, float, str, bytes, list, tuple, dict, set, frozenset"
+SUPPORTED = (
+    "None, bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset, "
+    "collections.Counter, collections.OrderedDict, decimal.Decimal, fractions.Fraction, "
+    "datetime.date, datetime.datetime (naive or a fixed offset), datetime.time, "
+    "datetime.timedelta"
+)
 
 
 class DecodeError(ValueError):
@@ -108,7 +125,51 @@ def _encode(value: Any) -> Any:
         return {"set": [_encode(item) for item in value]}
     if kind is frozenset:
         return {"frozenset": [_encode(item) for item in value]}
+    if kind in _PAIRS:
+        return {_PAIRS[kind]: [[_encode(key), _encode(item)] for key, item in value.items()]}
+    if kind in _TEXT_TYPES:
+        if kind in (datetime.datetime, datetime.time) and not _fixed_offset(value.tzinfo):
+            raise TypeError(
+                f"cannot send a {kind.__name__} with the time zone {value.tzinfo!r} across the "
+                "sandbox: only naive ones and fixed offsets (datetime.timezone)"
+            )
+        return {_TEXT_TYPES[kind][0]: _TEXT_TYPES[kind][1](value)}
     raise TypeError(_refusal(kind))
+
+
+def _fixed_offset(tzinfo: Any) -> bool:
+    return tzinfo is None or type(tzinfo) is datetime.timezone
+
+
+def _timedelta_text(value: datetime.timedelta) -> str:
+    return f"{value.days},{value.seconds},{value.microseconds}"
+
+
+def _timedelta_of(text: str) -> datetime.timedelta:
+    days, seconds, microseconds = (int(part) for part in text.split(","))
+    return datetime.timedelta(days=days, seconds=seconds, microseconds=microseconds)
+
+
+def _fraction_of(text: str) -> fractions.Fraction:
+    numerator, _, denominator = text.partition("/")
+    return fractions.Fraction(int(numerator), int(denominator or "1"))
+
+
+# Value types written as text: tag, the text of a value, the value of a text (each from the
+# standard library's own parsing of its own text: nothing else can be built).
+_TEXT_TYPES = {
+    complex: ("complex", repr, complex),
+    decimal.Decimal: ("decimal", str, decimal.Decimal),
+    fractions.Fraction: ("fraction", str, _fraction_of),
+    datetime.date: ("date", datetime.date.isoformat, datetime.date.fromisoformat),
+    datetime.datetime: ("datetime", datetime.datetime.isoformat, datetime.datetime.fromisoformat),
+    datetime.time: ("time", datetime.time.isoformat, datetime.time.fromisoformat),
+    datetime.timedelta: ("timedelta", _timedelta_text, _timedelta_of),
+}
+_TEXT_DECODERS = {tag: parse for (tag, _, parse) in _TEXT_TYPES.values()}
+
+# Mappings written as their pairs, as a dict is.
+_PAIRS = {collections.Counter: "counter", collections.OrderedDict: "ordereddict"}
 
 
 def _refusal(kind: type) -> str:
@@ -153,6 +214,11 @@ def _decode_tagged(obj: dict) -> Any:
             return _NON_FINITE[contents]
         except KeyError:
             raise DecodeError(f"bad float: {contents[:40]!r}") from None
+    if tag in _TEXT_DECODERS:
+        try:
+            return _TEXT_DECODERS[tag](contents)
+        except (ValueError, ArithmeticError, TypeError):
+            raise DecodeError(f"bad {tag}: {contents[:40]!r}") from None
     raise DecodeError(f"unknown tag {tag[:40]!r}")
 
 
@@ -168,6 +234,8 @@ _CONTAINERS = {
     "dict": _dict_of_pairs,
     "set": set,
     "frozenset": frozenset,
+    "counter": lambda pairs: collections.Counter(_dict_of_pairs(pairs)),
+    "ordereddict": lambda pairs: collections.OrderedDict(_dict_of_pairs(pairs)),
 }
 
 

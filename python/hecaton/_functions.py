@@ -218,7 +218,9 @@ def _exception_class(base: Type[BaseException]) -> Optional[Type[BaseException]]
             {
                 "__module__": "hecaton",
                 "__doc__": f"A task raised {base.__name__}; also a hecaton.TaskError.",
-                "__str__": TaskError.__str__,
+                # `str(error)` is the built-in's, as multiprocessing's re-raised exception
+                # prints (the input's index is `.index`).
+                "__str__": base.__str__,
             },
         )
     except TypeError:

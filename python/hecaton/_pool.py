@@ -8,6 +8,8 @@ items)``), which it is given as it is.
 
 from __future__ import annotations
 
+import itertools
+import sys
 from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 
 from . import _hecaton
@@ -86,6 +88,8 @@ class Pool:
         iterable, chunksize, keep_going = _map_args(args, kwargs)
         task = function_task(func)
         inputs = [_item_input(task, item, star) for item in iterable]
+        if chunksize is None:
+            chunksize = self._default_chunksize(len(inputs))
         try:
             outputs = self._pool.map(
                 task.module, "call", inputs, chunksize, keep_going=keep_going
@@ -95,6 +99,13 @@ class Pool:
         if keep_going:
             return decoded_items(outputs)
         return [decode_output(output) for output in outputs]
+
+    def _default_chunksize(self, items: int) -> int:
+        """multiprocessing's chunks for a map of a known length: four per worker. (A CPython
+        instance takes about a millisecond to make, which the pool's own measure of a task's
+        time would count, keeping chunks of one or two items under isolation="chunk".)"""
+        chunksize, extra = divmod(items, self._pool.processes * 4)
+        return max(1, chunksize + bool(extra))
 
     def imap(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         """A lazy iterator of the outputs in input order."""
@@ -157,11 +168,12 @@ class Pool:
         values.update(kwargs)
         task = function_task(func)
         inputs = [_item_input(task, item, star) for item in values["iterable"]]
+        chunksize = values.get("chunksize") or self._default_chunksize(len(inputs))
         result = self._pool.map_async(
             task.module,
             "call",
             inputs,
-            values.get("chunksize"),
+            chunksize,
             _decoding(values.get("callback"), many=True),
             _converting(values.get("error_callback")),
         )
@@ -274,6 +286,10 @@ class DecodedResult:
         return self._result.successful()
 
 
+# multiprocessing numbers every process it makes, named or not: `Process-1`, `Process-2`...
+_process_counter = itertools.count(1)
+
+
 class Process:
     """A task run on a thread of its own: multiprocessing's ``Process(target=f, args=(...))``
     with a module-level Python function, or ``Process(module, task, args)``. The sandbox's
@@ -287,8 +303,10 @@ class Process:
             kwargs.update(zip(names, args))
             args = ()
             target = kwargs.pop("target")
-        self.name = kwargs.pop("name", None)
+        number = next(_process_counter)
+        self.name = kwargs.pop("name", None) or f"Process-{number}"
         self.daemon = kwargs.pop("daemon", None)
+        self._reported = False
         kwargs.pop("group", None)
         if target is None:
             self._process = _hecaton.Process(*args, **kwargs)
@@ -309,8 +327,9 @@ class Process:
         """A process of a WASI command: ``Process.command(module, args, stdin, ...)``, as the
         extension's ``Process.command``."""
         process = cls.__new__(cls)
-        process.name = None
+        process.name = f"Process-{next(_process_counter)}"
         process.daemon = None
+        process._reported = False
         process._process = _hecaton.Process.command(*args, **kwargs)
         process._decode = False
         return process
@@ -326,8 +345,19 @@ class Process:
         self._process.start()
 
     def join(self, timeout: Optional[float] = None) -> None:
-        """Waits up to ``timeout`` seconds for the task to end."""
+        """Waits up to ``timeout`` seconds for the task to end. A function that raised has its
+        traceback printed on stderr, as multiprocessing's child prints it."""
         self._process.join(timeout)
+        if self._decode and not self._reported and not self._process.is_alive():
+            self._reported = True
+            try:
+                self._process.result(0)
+            except TaskError as error:
+                failure = converted(error)
+                traceback = getattr(failure, "traceback", "") or f"{failure}\n"
+                print(f"Process {self.name}:\n{traceback}", end="", file=sys.stderr)
+            except Exception:  # noqa: BLE001 - the report is diagnostics only
+                pass
 
     def result(self, timeout: Optional[float] = None) -> Any:
         """The task's output, waiting for it; its exception raised."""

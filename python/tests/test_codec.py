@@ -7,7 +7,10 @@ extension: ``python3 -m pytest python/tests/test_codec.py``.
 from __future__ import annotations
 
 import collections
+import datetime
+import decimal
 import enum
+import fractions
 import importlib.util
 import json
 import math
@@ -126,16 +129,23 @@ def test_ints_beyond_the_decimal_digit_cap():
         sys.set_int_max_str_digits(old)
 
 
+class Zone(datetime.tzinfo):
+    """A time zone of its own (a zoneinfo.ZoneInfo is one too): not a fixed offset."""
+
+    def utcoffset(self, dt):
+        return datetime.timedelta(hours=1)
+
+
 @pytest.mark.parametrize(
     "value, named",
     [
         (object(), "'object'"),
-        (collections.Counter("aab"), "'collections.Counter'"),
-        (collections.OrderedDict(), "'collections.OrderedDict'"),
+        (collections.defaultdict(int), "'collections.defaultdict'"),
+        (collections.ChainMap(), "'collections.ChainMap'"),
         (collections.namedtuple("Point", "x y")(1, 2), "'test_codec.Point'"),
         (enum.IntEnum("Color", "RED").RED, "'test_codec.Color'"),
         (bytearray(b"x"), "'bytearray'"),
-        (1j, "'complex'"),
+        (datetime.datetime(2026, 1, 1, tzinfo=Zone()), "time zone"),
         (range(3), "'range'"),
         ([1, {"k": object()}], "'object'"),
         ({1: print}, "'builtin_function_or_method'"),
@@ -148,7 +158,46 @@ def test_other_types_are_a_type_error_naming_the_type(value, named):
 
 def test_a_subclass_is_refused_with_its_base_named():
     with pytest.raises(TypeError, match=r"it is a dict: convert it with dict\(\.\.\.\)"):
-        codec.encode(collections.Counter("a"))
+        codec.encode(collections.defaultdict(int))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        1 + 2j,
+        collections.Counter("abca"),
+        collections.OrderedDict(b=1, a=2),
+        decimal.Decimal("87.20"),
+        decimal.Decimal("-1E+400"),
+        fractions.Fraction(1, 216),
+        datetime.date(2024, 7, 8),
+        datetime.datetime(2024, 7, 8, 1, 2, 3, 4),
+        datetime.datetime(2024, 7, 8, tzinfo=datetime.timezone(datetime.timedelta(hours=-5))),
+        datetime.time(23, 59, 59, 999999),
+        datetime.timedelta(days=-1, seconds=5, microseconds=7),
+    ],
+)
+def test_the_standard_librarys_value_types_keep_their_type_and_value(value):
+    decoded = codec.decode(codec.encode(value))
+    assert decoded == value
+    assert type(decoded) is type(value)
+    assert str(decoded) == str(value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"decimal":"abc"}',
+        '{"fraction":"1/0"}',
+        '{"date":"2024-13-01"}',
+        '{"timedelta":"1,2"}',
+        '{"complex":"__import__"}',
+        '{"counter":[[1]]}',
+    ],
+)
+def test_a_bad_value_text_is_a_decode_error(text):
+    with pytest.raises(codec.DecodeError):
+        codec.decode(text)
 
 
 def test_a_value_containing_itself_is_a_value_error():

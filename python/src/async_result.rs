@@ -1,4 +1,4 @@
-//! `hecaton.AsyncResult`, of `apply_async` and `map_async`, and the pool's callback thread.
+//! `hecaton.AsyncResult`, of `apply_async` and `map_async`.
 //!
 //! An `apply_async` without callbacks keeps the library's [`hecaton::AsyncResult`] and waits on
 //! it when asked. With a callback, and for every `map_async`, a thread of the binding's waits
@@ -7,8 +7,7 @@
 //! multiprocessing's result handler does. As there, a result is ready (`get`, `wait`, `ready`
 //! return) only once its callback has run, and the pool's `join` waits for every callback.
 
-use std::sync::mpsc::{self, Sender};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use hecaton::TaskError;
@@ -18,7 +17,7 @@ use pyo3::types::PyList;
 use serde_json::Value;
 
 use crate::errors;
-use crate::pool::PoolShared;
+use crate::shared::PoolShared;
 use crate::stream::{self, Output};
 
 /// The callbacks of an async result.
@@ -86,7 +85,17 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner)
             .finished = Some(finished);
         if self.callbacks.any() {
-            self.pool.callbacks.queue(Arc::clone(self));
+            let result = Arc::clone(self);
+            let queued = self.pool.callbacks.queue(Box::new(move || {
+                run_callbacks(&result);
+                result.make_ready();
+                result.pool.callbacks.done_one();
+            }));
+            // No callback thread: the result is ready without its callbacks (said by `queue`).
+            if queued.is_err() {
+                self.make_ready();
+                self.pool.callbacks.done_one();
+            }
         } else {
             self.make_ready();
         }
@@ -294,71 +303,6 @@ impl AsyncResult {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         Ok(matches!(state.finished, Some(Ok(_))))
-    }
-}
-
-/// The pool's callback thread, started on first use: it calls each finished result's callback
-/// (or error callback) in the order the results complete, then makes the result ready.
-#[derive(Default)]
-pub(crate) struct CallbackThread {
-    queue: OnceLock<Mutex<Sender<Arc<Shared>>>>,
-    /// Results with callbacks whose callbacks have not run yet.
-    pending: Mutex<usize>,
-    /// Signalled when `pending` falls to 0.
-    idle: Condvar,
-}
-
-impl CallbackThread {
-    /// Counts a result whose callbacks are to run.
-    fn expect_one(&self) {
-        *self.pending.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-    }
-
-    /// Counts a result whose callbacks have run.
-    fn done_one(&self) {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        *pending = pending.saturating_sub(1);
-        if *pending == 0 {
-            self.idle.notify_all();
-        }
-    }
-
-    /// Waits up to `slice` until every callback expected has run; whether they have.
-    pub(crate) fn wait_idle(&self, slice: Duration) -> bool {
-        let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        let (pending, _) = self
-            .idle
-            .wait_timeout_while(pending, slice, |pending| *pending > 0)
-            .unwrap_or_else(PoisonError::into_inner);
-        *pending == 0
-    }
-
-    fn queue(&self, result: Arc<Shared>) {
-        let sender = self.queue.get_or_init(|| {
-            let (sender, results) = mpsc::channel::<Arc<Shared>>();
-            let started = std::thread::Builder::new()
-                .name("hecaton-py-callbacks".into())
-                .spawn(move || {
-                    for result in results {
-                        run_callbacks(&result);
-                        result.make_ready();
-                        result.pool.callbacks.done_one();
-                    }
-                });
-            if let Err(error) = started {
-                eprintln!("hecaton: cannot start the callback thread: {error}");
-            }
-            Mutex::new(sender)
-        });
-        let sent = sender
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .send(result);
-        // No callback thread: the result is ready without its callbacks (said above).
-        if let Err(mpsc::SendError(result)) = sent {
-            result.make_ready();
-            self.done_one();
-        }
     }
 }
 

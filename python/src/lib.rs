@@ -4,75 +4,23 @@
 //! library's, with multiprocessing's names; `stream.rs` carries a map's outcomes to Python
 //! without holding the interpreter's lock while tasks run; `json.rs` converts values,
 //! `errors.rs` failures, `sandbox.rs` the limit and capability keywords; `module.rs` loads
-//! modules once; `async_result.rs` is `apply_async`'s and `map_async`'s handle.
+//! modules once; `async_result.rs` is `apply_async`'s and `map_async`'s handle, whose
+//! callbacks run on the pool's thread of `callbacks.rs`; `shared.rs` is what a pool shares
+//! with its iterators and results; `command_result.rs` is a command's outcome.
 
 mod async_result;
+mod callbacks;
+mod command_result;
 mod errors;
 mod json;
 mod module;
 mod pool;
 mod process;
 mod sandbox;
+mod shared;
 mod stream;
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
-
-/// What a WASI command did: its exit code and what it wrote (``bytes``), as
-/// ``subprocess.CompletedProcess``.
-#[pyclass(frozen, module = "hecaton", eq)]
-#[derive(PartialEq)]
-pub(crate) struct CommandResult {
-    exit_code: i32,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-}
-
-impl From<&hecaton::CommandOutput> for CommandResult {
-    fn from(output: &hecaton::CommandOutput) -> Self {
-        Self {
-            exit_code: output.exit_code,
-            stdout: output.stdout.clone(),
-            stderr: output.stderr.clone(),
-        }
-    }
-}
-
-#[pymethods]
-impl CommandResult {
-    /// The exit code: ``proc_exit``'s argument, or 0 when ``_start`` returned.
-    #[getter]
-    fn exit_code(&self) -> i32 {
-        self.exit_code
-    }
-
-    /// As ``exit_code`` (``subprocess``'s name).
-    #[getter]
-    fn returncode(&self) -> i32 {
-        self.exit_code
-    }
-
-    /// Everything the command wrote to stdout.
-    #[getter]
-    fn stdout<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.stdout)
-    }
-
-    /// Everything the command wrote to stderr.
-    #[getter]
-    fn stderr<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.stderr)
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "CommandResult(exit_code={}, stdout={}, stderr={})",
-            self.exit_code,
-            self.stdout(py).repr()?,
-            self.stderr(py).repr()?
-        ))
-    }
-}
 
 #[pymodule]
 fn _hecaton(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -81,6 +29,6 @@ fn _hecaton(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<async_result::AsyncResult>()?;
     module.add_class::<process::Process>()?;
     module.add_class::<module::Module>()?;
-    module.add_class::<CommandResult>()?;
+    module.add_class::<command_result::CommandResult>()?;
     Ok(())
 }

@@ -9,92 +9,18 @@ use std::num::NonZeroUsize;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use hecaton::{CommandInput, Isolation, PoolBuilder};
+use hecaton::{CommandInput, Isolation};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
 use crate::async_result::{self, AsyncResult, Callbacks};
+use crate::callbacks::CallbackThread;
 use crate::errors::{self, IntoPyResult};
-use crate::module::{EngineKind, ModuleArg, ModuleCacheByPath};
+use crate::module::{ModuleArg, ModuleCacheByPath};
 use crate::sandbox::{LimitArgs, Sandbox, Size};
+use crate::shared::{PoolShared, State};
 use crate::stream::{self, Call, Encode, MapSpec, Outcomes, POLL};
-
-/// Where a pool is in its life, as multiprocessing's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    Running,
-    Closed,
-    Terminated,
-}
-
-/// What a Python pool and everything it started (iterators, async results) share.
-pub(crate) struct PoolShared {
-    builder: PoolBuilder,
-    engine: EngineKind,
-    /// The library pool that runs new work; replaced after a Ctrl-C.
-    current: Mutex<Arc<hecaton::Pool>>,
-    state: Mutex<State>,
-    pub(crate) callbacks: async_result::CallbackThread,
-}
-
-impl PoolShared {
-    fn state(&self) -> State {
-        *self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn current(&self) -> Arc<hecaton::Pool> {
-        Arc::clone(&self.current.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    /// The library pool, if this one takes work.
-    fn running(&self, py: Python<'_>) -> PyResult<Arc<hecaton::Pool>> {
-        match self.state() {
-            State::Running => Ok(self.current()),
-            State::Closed | State::Terminated => Err(errors::error(py, &hecaton::Error::Closed)),
-        }
-    }
-
-    /// Ctrl-C: cancels every task of the pool and starts a fresh library pool in its place (a
-    /// terminated pool stays terminated).
-    pub(crate) fn interrupt(&self, py: Python<'_>) {
-        let old = {
-            let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-            current.canceller().cancel();
-            let state = self.state();
-            if state == State::Terminated {
-                return;
-            }
-            match self.builder.clone().build() {
-                Ok(fresh) => {
-                    if state == State::Closed {
-                        fresh.close();
-                    }
-                    std::mem::replace(&mut *current, Arc::new(fresh))
-                }
-                Err(_) => {
-                    *self.state.lock().unwrap_or_else(PoisonError::into_inner) = State::Terminated;
-                    return;
-                }
-            }
-        };
-        // The last reference joins the old pool's workers (at once: their tasks are cancelled).
-        py.detach(move || drop(old));
-    }
-}
-
-impl Drop for PoolShared {
-    fn drop(&mut self) {
-        // As multiprocessing's pool at exit: nothing is left running.
-        if *self.state.get_mut().unwrap_or_else(PoisonError::into_inner) == State::Running {
-            self.current
-                .get_mut()
-                .unwrap_or_else(PoisonError::into_inner)
-                .canceller()
-                .cancel();
-        }
-    }
-}
 
 /// A pool of worker threads, every task in a fresh, sandboxed WebAssembly instance:
 /// multiprocessing's ``Pool``, with a task module and an export name in place of a function.
@@ -349,7 +275,7 @@ impl Pool {
                 engine: sandbox.engine,
                 current: Mutex::new(Arc::new(pool)),
                 state: Mutex::new(State::Running),
-                callbacks: async_result::CallbackThread::default(),
+                callbacks: CallbackThread::default(),
             }),
         })
     }

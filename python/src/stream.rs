@@ -30,7 +30,7 @@ use serde_json::Value;
 
 use crate::errors::{self, IntoPyResult};
 use crate::json;
-use crate::pool::PoolShared;
+use crate::shared::PoolShared;
 
 /// How long a wait lasts before the waiting thread checks for Ctrl-C.
 pub(crate) const POLL: Duration = Duration::from_millis(20);
@@ -78,7 +78,7 @@ impl Output {
         match self {
             Self::Json(value) => json::to_python(py, value),
             Self::Command(output) => {
-                Ok(Bound::new(py, crate::CommandResult::from(output))?.into_any())
+                Ok(Bound::new(py, crate::command_result::CommandResult::from(output))?.into_any())
             }
         }
     }

@@ -1,4 +1,5 @@
-//! The runtime's tree reads as its data flow: no import circle among `runtime/src`'s modules,
+//! The runtime's tree reads as its data flow: no import circle among `runtime/src`'s modules
+//! (nor among the Python binding's, `python/src`),
 //! and no module imports through `lib.rs`'s re-exports (`use crate::{Error, …}` hides which
 //! module a name belongs to, and is how circles crept in).
 //!
@@ -58,9 +59,10 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Each top-level module of the runtime and the top-level modules its code names.
-fn graph() -> BTreeMap<String, BTreeSet<String>> {
-    let src = Path::new(ROOT).join("runtime/src");
+/// Each top-level module of the crate whose sources are `dir` (under the repository's root)
+/// and the top-level modules its code names, `skipped` modules left out.
+fn graph(dir: &str, skipped: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(ROOT).join(dir);
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in rust_files(&src) {
         let relative = file.strip_prefix(&src).unwrap();
@@ -72,7 +74,7 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
             .to_string_lossy()
             .trim_end_matches(".rs")
             .to_owned();
-        if ["lib", "main", "cli"].contains(&top.as_str()) {
+        if skipped.contains(&top.as_str()) {
             continue;
         }
         let code = code(&std::fs::read_to_string(&file).unwrap());
@@ -136,10 +138,23 @@ fn circle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
 
 #[test]
 fn the_runtimes_modules_import_each_other_in_no_circle() {
-    let graph = graph();
+    let graph = graph("runtime/src", &["lib", "main", "cli"]);
     assert!(graph.len() > 10, "too few modules read: {graph:?}");
     assert!(
         graph["run"].contains("abi"),
+        "the reader misses imports: {graph:?}"
+    );
+    if let Some(circle) = circle(&graph) {
+        panic!("import circle: {}", circle.join(" -> "));
+    }
+}
+
+#[test]
+fn the_python_bindings_modules_import_each_other_in_no_circle() {
+    let graph = graph("python/src", &["lib"]);
+    assert!(graph.len() > 8, "too few modules read: {graph:?}");
+    assert!(
+        graph["pool"].contains("shared"),
         "the reader misses imports: {graph:?}"
     );
     if let Some(circle) = circle(&graph) {

@@ -61,8 +61,6 @@ const COMPONENTIZE_PY_INIT: (&str, &str, &str) = ("exports", "init", "app-name")
 /// A loaded component's tasks and the form they start from.
 pub(crate) struct ComponentTasks {
     pub(crate) pre: InstancePre<TaskState>,
-    /// Where `wasi:cli/run` is, for a command component.
-    pub(crate) command: Option<CommandIndices>,
     pub(crate) tasks: BTreeMap<String, Task>,
     /// Short names of interface functions (`area` for `hecaton:shapes/shapes#area`), where only
     /// one export has that name and no root function does.
@@ -83,7 +81,7 @@ pub(crate) fn load(
     component: &Component,
 ) -> Result<ComponentTasks, Error> {
     let imports = check_imports(engine, path, component)?;
-    let (tasks, aliases, runs) = tasks(engine, path, component)?;
+    let (mut tasks, aliases, runs) = tasks(engine, path, component)?;
     let linker = component_linker(engine).map_err(|error| Error::Engine(format!("{error:#}")))?;
     let pre = linker
         .instantiate_pre(component)
@@ -91,17 +89,21 @@ pub(crate) fn load(
             path: path.to_owned(),
             message: format!("{error:#}"),
         })?;
-    let command = if runs {
-        Some(CommandIndices::new(&pre).map_err(|error| Error::Link {
+    if runs {
+        let command = CommandIndices::new(&pre).map_err(|error| Error::Link {
             path: path.to_owned(),
             message: format!("{error:#}"),
-        })?)
-    } else {
-        None
-    };
+        })?;
+        tasks.insert(
+            hecaton_abi::START_EXPORT.to_owned(),
+            Task {
+                kind: TaskKind::Command,
+                export: Export::Run(Arc::new(command)),
+            },
+        );
+    }
     Ok(ComponentTasks {
         pre,
-        command,
         tasks,
         aliases,
         imports,
@@ -164,14 +166,8 @@ fn tasks(engine: &Engine, path: &Path, component: &Component) -> Result<Tasks, E
                     .split_once('@')
                     .map_or(name, |(unversioned, _)| unversioned);
                 if interface == RUN_INTERFACE {
+                    // `_start`, once the instance-pre that locates it is made (`load`).
                     runs = true;
-                    tasks.insert(
-                        hecaton_abi::START_EXPORT.to_owned(),
-                        Task {
-                            kind: TaskKind::Command,
-                            export: Export::Run,
-                        },
-                    );
                     continue;
                 }
                 let instance_index = export_index(component, None, name)?;

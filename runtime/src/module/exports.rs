@@ -26,8 +26,8 @@ pub(crate) enum Export {
     Core(ModuleExport),
     /// A function a component exports, with its WIT types.
     Wit(std::sync::Arc<crate::abi::wit::WitFunc>),
-    /// A component's `wasi:cli/run` (the module's `command` indices).
-    Run,
+    /// A component's `wasi:cli/run`, where it is in the component.
+    Run(std::sync::Arc<wasmtime_wasi::p2::bindings::sync::CommandIndices>),
 }
 
 impl Export {
@@ -35,7 +35,7 @@ impl Export {
     pub(crate) fn core(&self) -> Option<&ModuleExport> {
         match self {
             Self::Core(export) => Some(export),
-            Self::Wit(_) | Self::Run => None,
+            Self::Wit(_) | Self::Run(_) => None,
         }
     }
 }

@@ -54,11 +54,7 @@ struct Loaded {
 /// What every task of a module instantiates: a core module's or a component's instance-pre.
 pub(crate) enum Pre {
     Core(wasmtime::InstancePre<TaskState>),
-    Component {
-        pre: wasmtime::component::InstancePre<TaskState>,
-        /// Where `wasi:cli/run` is, for a command component.
-        command: Option<wasmtime_wasi::p2::bindings::sync::CommandIndices>,
-    },
+    Component(wasmtime::component::InstancePre<TaskState>),
 }
 
 /// Whether a [`Module`] is a core WebAssembly module or a component.
@@ -217,10 +213,7 @@ impl Module {
                 program: program_name(&path),
                 path,
                 engine: engine.clone(),
-                pre: Pre::Component {
-                    pre: loaded.pre,
-                    command: loaded.command,
-                },
+                pre: Pre::Component(loaded.pre),
                 imports_wasi: !loaded.imports.is_empty(),
                 host_functions: Vec::new(),
                 interfaces: loaded.imports,
@@ -290,7 +283,7 @@ impl Module {
         let module = Self::load(engine, path, &bytes, None)?;
         let serialized = match &module.inner.pre {
             Pre::Core(pre) => pre.module().serialize(),
-            Pre::Component { pre, .. } => pre.component().serialize(),
+            Pre::Component(pre) => pre.component().serialize(),
         };
         serialized.map_err(|error| Error::Engine(format!("{error:#}")))
     }
@@ -339,7 +332,7 @@ impl Module {
     pub fn kind(&self) -> ModuleKind {
         match self.inner.pre {
             Pre::Core(_) => ModuleKind::Core,
-            Pre::Component { .. } => ModuleKind::Component,
+            Pre::Component(_) => ModuleKind::Component,
         }
     }
 
@@ -458,7 +451,7 @@ impl Module {
         let required = match &self.inner.pre {
             Pre::Core(pre) => pre.module().resources_required(),
             // `None` when the component imports a core module (hecaton links none).
-            Pre::Component { pre, .. } => match pre.component().resources_required() {
+            Pre::Component(pre) => match pre.component().resources_required() {
                 Some(required) => required,
                 None => return Ok(()),
             },

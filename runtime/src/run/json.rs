@@ -9,7 +9,7 @@ use wasmtime::Store;
 
 use crate::abi::{self, Failure};
 use crate::error::{Error, TaskError};
-use crate::module::{Export, Module, Pre, Task, TaskKind};
+use crate::module::{Export, Module, Task, TaskKind};
 use crate::output::{CommandOutput, TaskOutput};
 use crate::placeholders::Placeholders;
 use crate::run::{Instance, Live, Ran, Runner, classified, start};
@@ -339,20 +339,13 @@ fn call_command(
     let start = module
         .task(hecaton_abi::START_EXPORT)
         .map_err(|error| TaskError::Host(error.to_string()))?;
-    let ran = match (instance, &start.export, module.instance_pre()) {
-        (Instance::Core(instance), Export::Core(export), _) => {
+    let ran = match (instance, &start.export) {
+        (Instance::Core(instance), Export::Core(export)) => {
             // SAFETY: `_start` was checked at load to be `(func)`; `instance` is of `module`.
             let func = unsafe { abi::checked_func::<(), ()>(store, instance, Some(export)) }?;
             func.call(&mut *store, ()).map(|()| 0)
         }
-        (
-            Instance::Component(instance),
-            Export::Run,
-            Pre::Component {
-                command: Some(command),
-                ..
-            },
-        ) => command
+        (Instance::Component(instance), Export::Run(command)) => command
             .load(&mut *store, instance)
             .and_then(|command| command.wasi_cli_run().call_run(&mut *store))
             .map(|outcome| i32::from(outcome.is_err())),

@@ -219,7 +219,7 @@ pub(crate) fn start(store: &mut Store<TaskState>, module: &Module) -> Result<Ins
     stack::check_fits(module.engine().max_stack()).map_err(Failure::Task)?;
     let pre = match module.instance_pre() {
         Pre::Core(pre) => pre,
-        Pre::Component { pre, .. } => {
+        Pre::Component(pre) => {
             let instance = pre.instantiate(&mut *store).map_err(Failure::Start)?;
             return Ok(Instance::Component(instance));
         }
